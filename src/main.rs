@@ -1,0 +1,4 @@
+fn main() {
+    let dm = devicemapper::DM::new();
+    println!("{}", dm.is_ok());
+}
