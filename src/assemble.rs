@@ -1,0 +1,262 @@
+//! The default command: discover -> probe -> coalesce -> table -> load.
+//!
+//! This module wires the stages; each stage lives in its own module.
+
+use std::path::{Path as FsPath, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::discover::{sysfs, Discovery};
+use crate::group::{self, Policy};
+use crate::parallel::{self, JobResult};
+use crate::path::{DevNum, Path};
+use crate::probe::{self, Candidate, ProbeOptions, Probed};
+use crate::report;
+use crate::sys::dm::{DeviceMapper, MapError, MapInfo, UUID_PREFIX};
+use crate::sys::nodes::{self, NodeKind, NodeOutcome};
+use crate::sys::sg_io::SgDevice;
+use crate::table;
+use crate::transport::ScsiTransport;
+
+/// Settings of one assembly run.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    pub root: PathBuf,
+    pub policy: Policy,
+    pub probe: ProbeOptions,
+    pub jobs: usize,
+    pub dry_run: bool,
+}
+
+/// Longest DM UUID the kernel takes (DM_UUID_LEN 129 with its NUL).
+const DM_UUID_MAX: usize = 128;
+
+/// Runs the whole assembly. Returns the number of WWIDs with a usable path
+/// that did not get a map (0 means success).
+pub fn run(settings: &Settings) -> usize {
+    let discovery = match sysfs::scan(&settings.root) {
+        Ok(d) => d,
+        Err(e) => {
+            error!("{e}");
+            return 1;
+        }
+    };
+    report_passed_over(&discovery);
+    let paths = probe_all(settings, discovery.candidates);
+    let coalesced = match group::coalesce(&paths) {
+        Ok(c) => c,
+        Err(e) => {
+            error!("{e}");
+            return 1;
+        }
+    };
+    let mut failures = 0;
+    for conflict in &coalesced.conflicts {
+        let sizes: Vec<String> = conflict
+            .paths
+            .iter()
+            .map(|&i| format!("{} {} sectors", paths[i as usize].name, paths[i as usize].sectors))
+            .collect();
+        error!(
+            "{}: paths differ in size ({}): no map made",
+            conflict.wwid,
+            sizes.join(", ")
+        );
+        failures += 1;
+    }
+    if coalesced.maps.is_empty() {
+        warn!("no multipath candidates found");
+        return failures;
+    }
+
+    let dm = open_device_mapper(settings);
+    if dm.is_none() && !settings.dry_run {
+        return failures + coalesced.maps.len();
+    }
+    let make_nodes = !settings.dry_run && !nodes::udev_running(&settings.root);
+    for plan in &coalesced.maps {
+        let groups = group::groups(plan, &paths, settings.policy);
+        let hwhandler = table::hardware_handler(&paths, &plan.paths);
+        let params = table::params(
+            table::DEFAULT_FEATURES,
+            &hwhandler,
+            table::DEFAULT_SELECTOR,
+            &groups,
+            &paths,
+        );
+        let name = plan.wwid.as_str();
+        let uuid = format!("{UUID_PREFIX}{name}");
+        if uuid.len() > DM_UUID_MAX {
+            error!("{name}: WWID too long for a DM UUID ({} > {DM_UUID_MAX} bytes): no map made", uuid.len());
+            failures += 1;
+            continue;
+        }
+        debug!("{name}: table 0 {} multipath {params}", plan.sectors);
+        let outcome = match &dm {
+            Some(dm) => apply(dm, name, &uuid, plan.sectors, &params, settings.dry_run),
+            None => Ok(("would create", None)),
+        };
+        match outcome {
+            Ok((action, info)) => {
+                let dm_name = info.as_ref().map(|i| format!("dm-{}", i.devnum.minor));
+                report!(
+                    "{}",
+                    report::map_line(action, name, dm_name.as_deref(), &groups, &paths, &hwhandler)
+                );
+                if settings.dry_run {
+                    report!("{name}: 0 {} multipath {params}", plan.sectors);
+                }
+                if let (true, Some(info)) = (make_nodes, info) {
+                    make_map_node(&settings.root, &info.name, info.devnum);
+                }
+            }
+            Err(e) => {
+                error!("{name}: {e}");
+                failures += 1;
+            }
+        }
+    }
+    failures
+}
+
+fn report_passed_over(discovery: &Discovery) {
+    for (name, why) in &discovery.passed_over {
+        if why.starts_with("in use") {
+            warn!("{name}: {why}: not touched");
+        } else {
+            debug!("{name}: passed over: {why}");
+        }
+    }
+}
+
+/// Probes every candidate concurrently; returns the usable and stale paths
+/// in discovery order (stale ones are reported and dropped here).
+fn probe_all(settings: &Settings, candidates: Vec<Candidate>) -> Vec<Path> {
+    let count = candidates.len();
+    let candidates = Arc::new(candidates);
+    let root = Arc::new(settings.root.clone());
+    let options = settings.probe;
+    // Every command may take its full timeout: TUR attempts, two INQUIRYs,
+    // a page-0x80 fallback and an RTPG, plus slack for open().
+    let commands = u32::from(options.tur_attempts.max(1)) + 4;
+    let budget = options.timeout * commands + Duration::from_secs(2);
+    let job_candidates = Arc::clone(&candidates);
+    let results = parallel::run_all(count, settings.jobs, budget, move |i| {
+        probe_one(&root, &job_candidates[i], &options)
+    });
+    let mut paths = Vec::new();
+    for (candidate, result) in candidates.iter().zip(results) {
+        let name = &candidate.name;
+        match result {
+            JobResult::Done(Probed::Path(path)) => {
+                debug!(
+                    "{name}: {} {} wwid {} {} prio {}",
+                    path.hctl, path.devnum, path.wwid, path.state, path.priority
+                );
+                paths.push(path);
+            }
+            JobResult::Done(Probed::Down(why)) => warn!("{name}: stale path, left out: {why}"),
+            JobResult::Done(Probed::Skipped(why)) => warn!("{name}: skipped: {why}"),
+            JobResult::TimedOut => warn!(
+                "{name}: no answer within {}s, path left out",
+                budget.as_secs()
+            ),
+        }
+    }
+    paths
+}
+
+/// Probes one path through its sg node (or its sd node when sg is absent).
+fn probe_one(root: &FsPath, candidate: &Candidate, options: &ProbeOptions) -> Probed {
+    let attrs = sysfs::SysfsAttributes::new(root, &candidate.name);
+    let dev = root.join("dev");
+    let sg_node = candidate.sg.as_ref().map(|sg| dev.join(sg.as_str()));
+    let opened = match sg_node.filter(|node| node.exists()) {
+        Some(node) => SgDevice::open(&node),
+        None => SgDevice::open(&dev.join(candidate.name.as_str())),
+    };
+    let transport = opened.as_ref().map(|device| device as &dyn ScsiTransport);
+    probe::probe(candidate, &attrs, transport, options)
+}
+
+/// Opens device-mapper, making `/dev/mapper/control` first if it is
+/// missing (never in a dry run).
+fn open_device_mapper(settings: &Settings) -> Option<DeviceMapper> {
+    let control = settings.root.join("dev/mapper/control");
+    if !settings.dry_run && !control.exists() {
+        match nodes::ensure(&control, NodeKind::Char, nodes::dm_control_devnum(&settings.root)) {
+            Ok(NodeOutcome::Conflict(why)) => warn!("{why}"),
+            Ok(_) => {}
+            Err(e) => error!("cannot create {}: {e}", control.display()),
+        }
+    }
+    match DeviceMapper::open() {
+        Ok(dm) => Some(dm),
+        Err(e) if settings.dry_run => {
+            debug!("{e}: dry run goes on without checking existing maps");
+            None
+        }
+        Err(e) => {
+            error!("{e} (is dm-multipath loaded?)");
+            None
+        }
+    }
+}
+
+/// Creates the map, or reloads it when it exists with other paths.
+/// Returns what was done and the map as the kernel now has it.
+fn apply(
+    dm: &DeviceMapper,
+    name: &str,
+    uuid: &str,
+    sectors: u64,
+    params: &str,
+    dry_run: bool,
+) -> Result<(&'static str, Option<MapInfo>), MapError> {
+    if let Some(existing) = dm.by_uuid(uuid)? {
+        if is_same_map(&existing, sectors, params) {
+            return Ok(("unchanged", Some(existing)));
+        }
+        if dry_run {
+            return Ok(("would reload", Some(existing)));
+        }
+        dm.reload(&existing.name, sectors, params)?;
+        return Ok(("reload", dm.by_uuid(uuid)?));
+    }
+    if let Some(other) = dm.by_name(name)? {
+        return Err(MapError {
+            action: format!("create {name}"),
+            errno: None,
+            detail: format!(
+                "a device-mapper device of that name exists with UUID {:?}; left untouched",
+                other.uuid
+            ),
+        });
+    }
+    if dry_run {
+        return Ok(("would create", None));
+    }
+    dm.create(name, uuid, sectors, params)?;
+    Ok(("create", dm.by_uuid(uuid)?))
+}
+
+fn is_same_map(existing: &MapInfo, sectors: u64, params: &str) -> bool {
+    if !existing.is_multipath() || existing.sectors() != sectors {
+        return false;
+    }
+    match (table::parse(&existing.targets[0].3), table::parse(params)) {
+        (Ok(current), Ok(wanted)) => current.same_layout(&wanted),
+        _ => false,
+    }
+}
+
+/// Makes `/dev/mapper/<name>` where no udev will.
+fn make_map_node(root: &FsPath, name: &str, devnum: DevNum) {
+    let node = root.join("dev/mapper").join(name);
+    match nodes::ensure(&node, NodeKind::Block, devnum) {
+        Ok(NodeOutcome::Created) => debug!("created {}", node.display()),
+        Ok(NodeOutcome::Present) => {}
+        Ok(NodeOutcome::Conflict(why)) => warn!("{why}"),
+        Err(e) => error!("cannot create {}: {e}", node.display()),
+    }
+}

@@ -1,0 +1,112 @@
+//! One SCSI path as the core sees it, after discovery and probing.
+
+use core::fmt;
+
+use heapless::String;
+
+use crate::identify::Wwid;
+use crate::limits::DEV_NAME_MAX;
+
+/// Kernel device name such as `sda` or `sg3`.
+pub type DevName = String<DEV_NAME_MAX>;
+
+/// Makes a [`DevName`], or `None` when the name does not fit.
+pub fn dev_name(name: &str) -> Option<DevName> {
+    let mut out = DevName::new();
+    out.push_str(name).ok()?;
+    Some(out)
+}
+
+/// SCSI address: host, channel, target id, LUN.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Hctl {
+    pub host: u32,
+    pub channel: u32,
+    pub target: u32,
+    pub lun: u64,
+}
+
+impl Hctl {
+    /// Parses the sysfs form `H:C:T:L`.
+    pub fn parse(text: &str) -> Option<Hctl> {
+        let mut parts = text.trim().split(':');
+        let hctl = Hctl {
+            host: parts.next()?.parse().ok()?,
+            channel: parts.next()?.parse().ok()?,
+            target: parts.next()?.parse().ok()?,
+            lun: parts.next()?.parse().ok()?,
+        };
+        parts.next().is_none().then_some(hctl)
+    }
+}
+
+impl fmt::Display for Hctl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}:{}:{}", self.host, self.channel, self.target, self.lun)
+    }
+}
+
+/// Block device number, shown as `major:minor` as device-mapper tables use.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct DevNum {
+    pub major: u32,
+    pub minor: u32,
+}
+
+impl DevNum {
+    /// Parses `major:minor` (the sysfs `dev` attribute and table form).
+    pub fn parse(text: &str) -> Option<DevNum> {
+        let (major, minor) = text.trim().split_once(':')?;
+        Some(DevNum {
+            major: major.parse().ok()?,
+            minor: minor.parse().ok()?,
+        })
+    }
+}
+
+impl fmt::Display for DevNum {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.major, self.minor)
+    }
+}
+
+/// What TEST UNIT READY said of a path.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PathState {
+    /// Ready (or reserved by another initiator, which still proves it alive).
+    Up,
+    /// Standby port (NOT READY, 04/0b): usable for failover, low priority.
+    Ghost,
+    /// Failed or unreachable: left out of the maps.
+    Down,
+}
+
+impl fmt::Display for PathState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            PathState::Up => "active",
+            PathState::Ghost => "ghost",
+            PathState::Down => "failed",
+        })
+    }
+}
+
+/// A probed path ready for coalescing.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Path {
+    pub name: DevName,
+    pub hctl: Hctl,
+    pub devnum: DevNum,
+    /// Size in 512-byte sectors.
+    pub sectors: u64,
+    pub vendor: String<8>,
+    pub product: String<16>,
+    pub wwid: Wwid,
+    pub state: PathState,
+    /// Path priority as multipath-tools computes it (ALUA or constant 1).
+    pub priority: u32,
+    /// Hardware handler the kernel has attached (`alua`, `rdac`, ...), if any.
+    pub handler: Option<String<16>>,
+    /// Whether the device reports ALUA (TPGS) support.
+    pub tpgs: bool,
+}

@@ -1,0 +1,565 @@
+//! Probing one path: is it alive, what is it, and how good is it.
+//!
+//! Pure logic over two seams: [`DeviceAttributes`] (data the kernel already
+//! cached, read from sysfs without any I/O to the device) and
+//! [`ScsiTransport`] (read-only commands: TEST UNIT READY, INQUIRY, REPORT
+//! TARGET PORT GROUPS). TEST UNIT READY goes first, so a dead path costs
+//! one command timeout and nothing more.
+
+use std::time::Duration;
+
+use heapless::String;
+
+use crate::alua::{self, AccessState};
+use crate::check::{self, TurVerdict};
+use crate::identify::{self, Wwid};
+use crate::path::{DevName, DevNum, Hctl, Path, PathState};
+use crate::scsi::{cdb, inquiry, rtpg, vpd};
+use crate::transport::{Completion, ScsiTransport, TransportError};
+
+/// Largest VPD page or RTPG answer read (multipath-tools reads 4096 too).
+pub const PAGE_MAX: usize = 4096;
+/// First allocation length for VPD pages; larger pages are asked again.
+const VPD_FIRST_ALLOC: usize = 255;
+
+/// Per-device data the kernel has cached (sysfs), read without device I/O.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Attr {
+    /// Standard INQUIRY data (`device/inquiry`).
+    Inquiry,
+    /// VPD page 0x83 (`device/vpd_pg83`).
+    Vpd83,
+    /// VPD page 0x80 (`device/vpd_pg80`).
+    Vpd80,
+    /// SCSI device state (`device/state`).
+    State,
+    /// ALUA state from scsi_dh_alua (`device/access_state`).
+    AccessState,
+    /// ALUA PREF bit from scsi_dh_alua (`device/preferred_path`).
+    PreferredPath,
+}
+
+/// Source of cached attributes; `None` means "not cached, ask the device".
+pub trait DeviceAttributes {
+    fn read(&self, attr: Attr, buf: &mut [u8]) -> Option<usize>;
+}
+
+/// No cached data at all (no sysfs): everything comes from SCSI commands.
+pub struct NoAttributes;
+
+impl DeviceAttributes for NoAttributes {
+    fn read(&self, _attr: Attr, _buf: &mut [u8]) -> Option<usize> {
+        None
+    }
+}
+
+/// A block device found by discovery, before any SCSI command.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Candidate {
+    pub name: DevName,
+    pub hctl: Hctl,
+    pub devnum: DevNum,
+    /// Size in 512-byte sectors.
+    pub sectors: u64,
+    /// The matching SCSI generic node (`sg3`), used for SG_IO when present.
+    pub sg: Option<DevName>,
+    /// Hardware handler attached by the kernel (sysfs `dh_state`).
+    pub handler: Option<String<16>>,
+}
+
+/// Probe settings.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ProbeOptions {
+    /// Timeout of every SCSI command.
+    pub timeout: Duration,
+    /// TEST UNIT READY attempts when the device asks to retry (UNIT ATTENTION).
+    pub tur_attempts: u8,
+}
+
+impl Default for ProbeOptions {
+    fn default() -> Self {
+        ProbeOptions {
+            timeout: Duration::from_secs(5),
+            tur_attempts: 3,
+        }
+    }
+}
+
+/// What probing found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Probed {
+    /// A usable path (up or ghost).
+    Path(Path),
+    /// A stale path: failed TEST UNIT READY, offline, or unreachable.
+    Down(std::string::String),
+    /// Not a multipath candidate (not a disk, no usable WWID).
+    Skipped(std::string::String),
+}
+
+/// Probes one candidate. `transport` is the opened pass-through, or why it
+/// could not be opened.
+pub fn probe(
+    candidate: &Candidate,
+    attrs: &dyn DeviceAttributes,
+    transport: Result<&dyn ScsiTransport, &TransportError>,
+    options: &ProbeOptions,
+) -> Probed {
+    let mut small = [0u8; 64];
+    if let Some(state) = attr_text(attrs, Attr::State, &mut small) {
+        if state == "offline" || state == "transport-offline" {
+            return Probed::Down(format!("device state is {state}"));
+        }
+    }
+    let transport = match transport {
+        Ok(t) => t,
+        Err(e) => return Probed::Down(e.to_string()),
+    };
+    let state = match test_unit_ready(transport, options) {
+        Ok(state) => state,
+        Err(why) => return Probed::Down(why),
+    };
+
+    let mut page = [0u8; PAGE_MAX];
+    let inquiry = match cached_or_inquiry(attrs, Attr::Inquiry, transport, None, options, &mut page)
+        .and_then(|n| inquiry::parse(&page[..n]).map_err(|e| e.to_string()))
+    {
+        Ok(inq) => inq,
+        Err(why) => return Probed::Skipped(format!("standard INQUIRY: {why}")),
+    };
+    if inquiry.qualifier != 0 || inquiry.device_type != 0 {
+        return Probed::Skipped(format!(
+            "not a disk (peripheral qualifier {}, type {:#04x})",
+            inquiry.qualifier, inquiry.device_type
+        ));
+    }
+
+    let page83_len = cached_or_inquiry(attrs, Attr::Vpd83, transport, Some(0x83), options, &mut page).ok();
+    let page83 = page83_len.map(|n| &page[..n]);
+    let wwid = match identify_wwid(&inquiry, page83, attrs, transport, options) {
+        Ok(wwid) => wwid,
+        Err(why) => return Probed::Skipped(why),
+    };
+
+    let (tpgs, mut priority) = if inquiry.tpgs != 0 {
+        match alua_priority(attrs, transport, page83, options) {
+            Some(priority) => (true, priority),
+            // multipath-tools: ALUA that cannot be read counts as no ALUA.
+            None => (false, CONST_PRIORITY),
+        }
+    } else {
+        (false, CONST_PRIORITY)
+    };
+    if state == PathState::Ghost && !tpgs {
+        // No ALUA state to tell how bad it is: keep it behind active paths.
+        priority = 0;
+    }
+
+    Probed::Path(Path {
+        name: candidate.name.clone(),
+        hctl: candidate.hctl,
+        devnum: candidate.devnum,
+        sectors: candidate.sectors,
+        vendor: inquiry.vendor,
+        product: inquiry.product,
+        wwid,
+        state,
+        priority,
+        handler: candidate.handler.clone(),
+        tpgs,
+    })
+}
+
+/// multipath-tools' `const` prioritizer value for devices without ALUA.
+pub const CONST_PRIORITY: u32 = 1;
+
+fn identify_wwid(
+    inquiry: &inquiry::StandardInquiry,
+    page83: Option<&[u8]>,
+    attrs: &dyn DeviceAttributes,
+    transport: &dyn ScsiTransport,
+    options: &ProbeOptions,
+) -> Result<Wwid, std::string::String> {
+    let (vendor, product) = (inquiry.vendor.as_str(), inquiry.product.as_str());
+    match identify::wwid_for(vendor, product, page83, None) {
+        Ok(wwid) => Ok(wwid),
+        Err(first) => {
+            // Page 0x80 is only asked for when page 0x83 gave nothing usable.
+            let mut page80 = [0u8; PAGE_MAX];
+            match cached_or_inquiry(attrs, Attr::Vpd80, transport, Some(0x80), options, &mut page80) {
+                Ok(n) => identify::wwid_for(vendor, product, page83, Some(&page80[..n]))
+                    .map_err(|e| format!("no usable WWID: {e}")),
+                Err(why) => Err(format!("no usable WWID: {first}; VPD page 0x80: {why}")),
+            }
+        }
+    }
+}
+
+/// ALUA priority from scsi_dh_alua's sysfs state, else from REPORT TARGET
+/// PORT GROUPS for the path's port group. `None` when neither answers.
+fn alua_priority(
+    attrs: &dyn DeviceAttributes,
+    transport: &dyn ScsiTransport,
+    page83: Option<&[u8]>,
+    options: &ProbeOptions,
+) -> Option<u32> {
+    let mut small = [0u8; 64];
+    if let Some(state) = attr_text(attrs, Attr::AccessState, &mut small).and_then(AccessState::from_sysfs) {
+        let mut small = [0u8; 8];
+        let preferred = attr_text(attrs, Attr::PreferredPath, &mut small) == Some("1");
+        return Some(alua::priority(state, preferred));
+    }
+    let group_id = vpd::target_port_group(page83?)?;
+    let mut buf = [0u8; PAGE_MAX];
+    let command = cdb::report_target_port_groups(PAGE_MAX as u32);
+    let completion = transport.execute(&command, &mut buf, options.timeout).ok()?;
+    if !command_succeeded(&completion) {
+        return None;
+    }
+    let group = rtpg::find_group(&buf[..completion.transferred], false, group_id).ok()??;
+    Some(alua::priority(group.state, group.preferred))
+}
+
+fn test_unit_ready(
+    transport: &dyn ScsiTransport,
+    options: &ProbeOptions,
+) -> Result<PathState, std::string::String> {
+    let command = cdb::test_unit_ready();
+    for _ in 0..options.tur_attempts.max(1) {
+        let completion = transport
+            .execute(&command, &mut [], options.timeout)
+            .map_err(|e| format!("TEST UNIT READY: {e}"))?;
+        match check::classify(&completion) {
+            TurVerdict::State(PathState::Down) => {
+                return Err(format!("TEST UNIT READY failed ({})", describe(&completion)))
+            }
+            TurVerdict::State(state) => return Ok(state),
+            TurVerdict::Retry => continue,
+        }
+    }
+    Err(format!(
+        "TEST UNIT READY still asked to retry after {} attempts",
+        options.tur_attempts.max(1)
+    ))
+}
+
+fn describe(c: &Completion) -> std::string::String {
+    match crate::scsi::sense::parse(&c.sense) {
+        Some(s) => format!(
+            "status {:#04x}, sense key {:#x}, ASC/ASCQ {:02x}/{:02x}",
+            c.status, s.key, s.asc, s.ascq
+        ),
+        None => format!(
+            "status {:#04x}, host status {:#06x}, driver status {:#06x}",
+            c.status, c.host_status, c.driver_status
+        ),
+    }
+}
+
+fn command_succeeded(c: &Completion) -> bool {
+    c.status == crate::transport::status::GOOD && c.host_status == 0 && c.driver_status & 0x0f == 0
+}
+
+/// Reads a cached attribute, or sends INQUIRY (standard when `page` is
+/// `None`, else that VPD page). Returns the number of valid bytes in `buf`.
+fn cached_or_inquiry(
+    attrs: &dyn DeviceAttributes,
+    attr: Attr,
+    transport: &dyn ScsiTransport,
+    page: Option<u8>,
+    options: &ProbeOptions,
+    buf: &mut [u8; PAGE_MAX],
+) -> Result<usize, std::string::String> {
+    if let Some(n) = attrs.read(attr, buf) {
+        if n > 0 {
+            return Ok(n.min(PAGE_MAX));
+        }
+    }
+    let mut alloc = match page {
+        None => 96,
+        Some(_) => VPD_FIRST_ALLOC,
+    };
+    loop {
+        let command = cdb::inquiry(page, alloc as u16);
+        let completion = transport
+            .execute(&command, &mut buf[..alloc], options.timeout)
+            .map_err(|e| e.to_string())?;
+        if !command_succeeded(&completion) {
+            return Err(format!("INQUIRY failed ({})", describe(&completion)));
+        }
+        let got = completion.transferred.min(alloc);
+        let Some(page_code) = page else {
+            return Ok(got);
+        };
+        if got < 4 || buf[1] != page_code {
+            return Err(format!("INQUIRY returned no VPD page {page_code:#04x}"));
+        }
+        let full = usize::from(u16::from_be_bytes([buf[2], buf[3]])) + 4;
+        if full <= got || alloc == PAGE_MAX {
+            return Ok(got.min(full));
+        }
+        alloc = full.min(PAGE_MAX);
+    }
+}
+
+/// Reads a short text attribute, trimmed; `None` if absent or not UTF-8.
+fn attr_text<'a>(attrs: &dyn DeviceAttributes, attr: Attr, buf: &'a mut [u8]) -> Option<&'a str> {
+    let n = attrs.read(attr, buf)?;
+    core::str::from_utf8(buf.get(..n)?).ok().map(str::trim)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::path::dev_name;
+    use crate::transport::fake::{Answer, FakeTransport};
+    use std::collections::HashMap;
+
+    const TUR: u8 = 0x00;
+    const INQUIRY: u8 = 0x12;
+    const MAINTENANCE_IN: u8 = 0xa3;
+
+    #[derive(Default)]
+    struct FakeAttributes(HashMap<&'static str, Vec<u8>>);
+
+    impl FakeAttributes {
+        fn with(mut self, attr: Attr, data: &[u8]) -> Self {
+            self.0.insert(key(attr), data.to_vec());
+            self
+        }
+    }
+
+    fn key(attr: Attr) -> &'static str {
+        match attr {
+            Attr::Inquiry => "inquiry",
+            Attr::Vpd83 => "vpd_pg83",
+            Attr::Vpd80 => "vpd_pg80",
+            Attr::State => "state",
+            Attr::AccessState => "access_state",
+            Attr::PreferredPath => "preferred_path",
+        }
+    }
+
+    impl DeviceAttributes for FakeAttributes {
+        fn read(&self, attr: Attr, buf: &mut [u8]) -> Option<usize> {
+            let data = self.0.get(key(attr))?;
+            let n = data.len().min(buf.len());
+            buf[..n].copy_from_slice(&data[..n]);
+            Some(n)
+        }
+    }
+
+    fn standard_inquiry(tpgs: u8, device_type: u8) -> Vec<u8> {
+        let mut d = vec![0u8; 96];
+        d[0] = device_type;
+        d[4] = 91;
+        d[5] = tpgs << 4;
+        d[8..16].copy_from_slice(b"Linux   ");
+        d[16..32].copy_from_slice(b"scsi_debug      ");
+        d[32..36].copy_from_slice(b"0191");
+        d
+    }
+
+    /// scsi_debug-like page 0x83: T10 id, NAA-3 LU, target port group 1.
+    fn page83() -> Vec<u8> {
+        let mut designators = Vec::new();
+        designators.extend_from_slice(&[0x02, 0x01, 0x00, 28]);
+        designators.extend_from_slice(b"Linux   scsi_debug      2000");
+        designators.extend_from_slice(&[0x01, 0x03, 0x00, 0x08]);
+        designators.extend_from_slice(&0x3333_3330_0000_07d0u64.to_be_bytes());
+        designators.extend_from_slice(&[0x01, 0x95, 0x00, 0x04, 0, 0, 0, 1]);
+        let mut page = vec![0x00, 0x83];
+        page.extend_from_slice(&(designators.len() as u16).to_be_bytes());
+        page.extend_from_slice(&designators);
+        page
+    }
+
+    fn rtpg(group: u16, state: u8, pref: bool) -> Vec<u8> {
+        let mut d = vec![0u8; 4];
+        d.extend_from_slice(&[state | if pref { 0x80 } else { 0 }, 0x0f]);
+        d.extend_from_slice(&group.to_be_bytes());
+        d.extend_from_slice(&[0, 0, 0, 1, 0, 0, 0, 1]);
+        let len = (d.len() - 4) as u32;
+        d[..4].copy_from_slice(&len.to_be_bytes());
+        d
+    }
+
+    fn candidate() -> Candidate {
+        Candidate {
+            name: dev_name("sda").unwrap(),
+            hctl: Hctl::default(),
+            devnum: DevNum { major: 8, minor: 0 },
+            sectors: 16384,
+            sg: dev_name("sg0"),
+            handler: None,
+        }
+    }
+
+    fn run(attrs: &FakeAttributes, t: &FakeTransport) -> Probed {
+        probe(&candidate(), attrs, Ok(t), &ProbeOptions::default())
+    }
+
+    fn expect_path(p: Probed) -> Path {
+        match p {
+            Probed::Path(path) => path,
+            other => panic!("expected a path, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn sysfs_data_means_only_a_tur_is_sent() {
+        let attrs = FakeAttributes::default()
+            .with(Attr::Inquiry, &standard_inquiry(1, 0))
+            .with(Attr::Vpd83, &page83())
+            .with(Attr::State, b"running\n")
+            .with(Attr::AccessState, b"active/optimized\n")
+            .with(Attr::PreferredPath, b"0\n");
+        let t = FakeTransport::new().answer(TUR, None, Answer::good(&[]));
+        let path = expect_path(run(&attrs, &t));
+        assert_eq!(path.wwid.as_str(), "1Linux_scsi_debug_2000");
+        assert_eq!(path.priority, 50);
+        assert!(path.tpgs);
+        assert_eq!(path.state, PathState::Up);
+        assert_eq!(t.sent.borrow().len(), 1);
+    }
+
+    #[test]
+    fn without_sysfs_everything_comes_from_commands() {
+        let t = FakeTransport::new()
+            .answer(TUR, None, Answer::good(&[]))
+            .answer(INQUIRY, None, Answer::good(&standard_inquiry(1, 0)))
+            .answer(INQUIRY, Some(0x83), Answer::good(&page83()))
+            .answer(MAINTENANCE_IN, None, Answer::good(&rtpg(1, 1, true)));
+        let path = expect_path(probe(&candidate(), &NoAttributes, Ok(&t), &ProbeOptions::default()));
+        assert_eq!(path.wwid.as_str(), "1Linux_scsi_debug_2000");
+        assert_eq!(path.priority, 10 + 80);
+        assert!(path.tpgs);
+        assert_eq!(path.vendor.as_str(), "Linux");
+    }
+
+    #[test]
+    fn failed_rtpg_falls_back_to_const_priority() {
+        let t = FakeTransport::new()
+            .answer(TUR, None, Answer::good(&[]))
+            .answer(INQUIRY, None, Answer::good(&standard_inquiry(1, 0)))
+            .answer(INQUIRY, Some(0x83), Answer::good(&page83()))
+            .answer(MAINTENANCE_IN, None, Answer::check_condition(5, 0x20, 0));
+        let path = expect_path(probe(&candidate(), &NoAttributes, Ok(&t), &ProbeOptions::default()));
+        assert_eq!(path.priority, CONST_PRIORITY);
+        assert!(!path.tpgs);
+    }
+
+    #[test]
+    fn failed_tur_is_down_and_sends_nothing_more() {
+        let t = FakeTransport::new().answer(TUR, None, Answer::host_error(0x01));
+        let result = probe(&candidate(), &NoAttributes, Ok(&t), &ProbeOptions::default());
+        assert!(matches!(result, Probed::Down(ref why) if why.contains("TEST UNIT READY")));
+        assert_eq!(t.sent.borrow().len(), 1);
+    }
+
+    #[test]
+    fn offline_state_is_down_without_any_command() {
+        let attrs = FakeAttributes::default().with(Attr::State, b"offline\n");
+        let t = FakeTransport::new();
+        assert!(matches!(run(&attrs, &t), Probed::Down(ref why) if why.contains("offline")));
+        assert!(t.sent.borrow().is_empty());
+    }
+
+    #[test]
+    fn open_failure_is_down() {
+        let err = TransportError::Open(std::io::Error::from_raw_os_error(libc::ENXIO));
+        let result = probe(&candidate(), &NoAttributes, Err(&err), &ProbeOptions::default());
+        assert!(matches!(result, Probed::Down(_)));
+    }
+
+    #[test]
+    fn unit_attention_is_retried_then_up() {
+        let t = FakeTransport::new()
+            .answer(TUR, None, Answer::check_condition(6, 0x29, 0))
+            .answer(TUR, None, Answer::good(&[]))
+            .answer(INQUIRY, None, Answer::good(&standard_inquiry(0, 0)))
+            .answer(INQUIRY, Some(0x83), Answer::good(&page83()));
+        let path = expect_path(probe(&candidate(), &NoAttributes, Ok(&t), &ProbeOptions::default()));
+        assert_eq!(t.count(TUR), 2);
+        assert_eq!(path.priority, CONST_PRIORITY);
+    }
+
+    #[test]
+    fn endless_unit_attention_is_down() {
+        let t = FakeTransport::new().answer(TUR, None, Answer::check_condition(6, 0x29, 0));
+        let result = probe(&candidate(), &NoAttributes, Ok(&t), &ProbeOptions::default());
+        assert!(matches!(result, Probed::Down(_)));
+        assert_eq!(t.count(TUR), 3);
+    }
+
+    #[test]
+    fn ghost_without_alua_gets_lowest_priority() {
+        let t = FakeTransport::new()
+            .answer(TUR, None, Answer::check_condition(2, 0x04, 0x0b))
+            .answer(INQUIRY, None, Answer::good(&standard_inquiry(0, 0)))
+            .answer(INQUIRY, Some(0x83), Answer::good(&page83()));
+        let path = expect_path(probe(&candidate(), &NoAttributes, Ok(&t), &ProbeOptions::default()));
+        assert_eq!(path.state, PathState::Ghost);
+        assert_eq!(path.priority, 0);
+    }
+
+    #[test]
+    fn non_disk_is_skipped() {
+        let t = FakeTransport::new()
+            .answer(TUR, None, Answer::good(&[]))
+            .answer(INQUIRY, None, Answer::good(&standard_inquiry(0, 5)));
+        assert!(matches!(
+            probe(&candidate(), &NoAttributes, Ok(&t), &ProbeOptions::default()),
+            Probed::Skipped(ref why) if why.contains("not a disk")
+        ));
+    }
+
+    #[test]
+    fn page80_fallback_when_page83_is_useless() {
+        let empty83 = [0x00, 0x83, 0x00, 0x00];
+        let mut page80 = vec![0x00, 0x80, 0x00, 0x06];
+        page80.extend_from_slice(b"SER123");
+        let t = FakeTransport::new()
+            .answer(TUR, None, Answer::good(&[]))
+            .answer(INQUIRY, None, Answer::good(&standard_inquiry(0, 0)))
+            .answer(INQUIRY, Some(0x83), Answer::good(&empty83))
+            .answer(INQUIRY, Some(0x80), Answer::good(&page80));
+        let path = expect_path(probe(&candidate(), &NoAttributes, Ok(&t), &ProbeOptions::default()));
+        assert_eq!(path.wwid.as_str(), "SLinux_scsi_debug_SER123");
+    }
+
+    #[test]
+    fn no_wwid_at_all_is_skipped_with_reason() {
+        let t = FakeTransport::new()
+            .answer(TUR, None, Answer::good(&[]))
+            .answer(INQUIRY, None, Answer::good(&standard_inquiry(0, 0)))
+            .answer(INQUIRY, Some(0x83), Answer::good(&[0x00, 0x83, 0x00, 0x00]));
+        assert!(matches!(
+            probe(&candidate(), &NoAttributes, Ok(&t), &ProbeOptions::default()),
+            Probed::Skipped(ref why) if why.contains("WWID")
+        ));
+    }
+
+    #[test]
+    fn large_vpd_page_is_asked_again_with_its_length() {
+        let mut big = page83();
+        // Pad with a vendor-specific designator to 600 bytes of page.
+        let pad = 600 - big.len() - 4;
+        big.extend_from_slice(&[0x02, 0x00, 0x00, pad as u8]);
+        big.resize(600, b'x');
+        // The pad length byte must fit: use several designators if needed.
+        let pad_len = (big.len() - 4) as u16;
+        big[2..4].copy_from_slice(&pad_len.to_be_bytes());
+        let t = FakeTransport::new()
+            .answer(TUR, None, Answer::good(&[]))
+            .answer(INQUIRY, None, Answer::good(&standard_inquiry(0, 0)))
+            .answer(INQUIRY, Some(0x83), Answer::good(&big));
+        let _ = probe(&candidate(), &NoAttributes, Ok(&t), &ProbeOptions::default());
+        let vpd_asks = t
+            .sent
+            .borrow()
+            .iter()
+            .filter(|k| k.page == Some(0x83))
+            .count();
+        assert_eq!(vpd_asks, 2);
+    }
+}

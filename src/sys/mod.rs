@@ -1,0 +1,5 @@
+//! The OS boundary: every ioctl, device node and device-mapper call.
+
+pub mod dm;
+pub mod nodes;
+pub mod sg_io;

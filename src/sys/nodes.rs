@@ -1,0 +1,164 @@
+//! Device nodes under `<root>/dev` for environments with no udev.
+//!
+//! Nodes are made with mode 0600 and owner root. An existing node with the
+//! right type and numbers is left alone; anything else at that name is
+//! reported and never replaced.
+
+use std::fs;
+use std::io;
+use std::os::unix::fs::{FileTypeExt, MetadataExt};
+use std::path::Path;
+
+use crate::path::DevNum;
+
+/// Character (sg, control) or block (sd, dm) node.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NodeKind {
+    Char,
+    Block,
+}
+
+/// What [`ensure`] did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum NodeOutcome {
+    /// A correct node was already there.
+    Present,
+    Created,
+    /// Something else has that name; it was left untouched.
+    Conflict(String),
+}
+
+/// Misc minor of device-mapper's control node when `/proc/misc` says nothing.
+pub const DM_CONTROL_MINOR: u32 = 236;
+const MISC_MAJOR: u32 = 10;
+
+/// Makes sure `path` is a `kind` node for `devnum`, creating it if absent.
+pub fn ensure(path: &Path, kind: NodeKind, devnum: DevNum) -> io::Result<NodeOutcome> {
+    match fs::symlink_metadata(path) {
+        Ok(meta) => {
+            let ft = meta.file_type();
+            let right_kind = match kind {
+                NodeKind::Char => ft.is_char_device(),
+                NodeKind::Block => ft.is_block_device(),
+            };
+            let rdev = meta.rdev();
+            let found = DevNum {
+                major: libc::major(rdev),
+                minor: libc::minor(rdev),
+            };
+            if right_kind && found == devnum {
+                Ok(NodeOutcome::Present)
+            } else if right_kind {
+                Ok(NodeOutcome::Conflict(format!(
+                    "{} is device {found}, not {devnum}",
+                    path.display()
+                )))
+            } else {
+                Ok(NodeOutcome::Conflict(format!(
+                    "{} exists and is not a {} device node",
+                    path.display(),
+                    if kind == NodeKind::Char { "character" } else { "block" }
+                )))
+            }
+        }
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            if let Some(parent) = path.parent() {
+                fs::create_dir_all(parent)?;
+            }
+            let mode = match kind {
+                NodeKind::Char => libc::S_IFCHR,
+                NodeKind::Block => libc::S_IFBLK,
+            } | 0o600;
+            let dev = libc::makedev(devnum.major, devnum.minor);
+            nix::sys::stat::mknod(
+                path,
+                nix::sys::stat::SFlag::from_bits_truncate(mode & libc::S_IFMT),
+                nix::sys::stat::Mode::from_bits_truncate(mode & 0o7777),
+                dev,
+            )
+            .map_err(io::Error::from)?;
+            Ok(NodeOutcome::Created)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Removes `path` if it is the `kind` node of `devnum`; otherwise leaves it.
+pub fn remove_if(path: &Path, kind: NodeKind, devnum: DevNum) -> io::Result<bool> {
+    match fs::symlink_metadata(path) {
+        Ok(_) if ensure(path, kind, devnum)? == NodeOutcome::Present => {
+            fs::remove_file(path)?;
+            Ok(true)
+        }
+        Ok(_) => Ok(false),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+/// The minor of a misc device named `name` in `/proc/misc` text.
+pub fn misc_minor(proc_misc: &str, name: &str) -> Option<u32> {
+    proc_misc.lines().find_map(|line| {
+        let (minor, dev) = line.trim().split_once(char::is_whitespace)?;
+        (dev.trim() == name).then(|| minor.parse().ok()).flatten()
+    })
+}
+
+/// Device number of `/dev/mapper/control`, from `<root>/proc/misc`.
+pub fn dm_control_devnum(root: &Path) -> DevNum {
+    let minor = fs::read_to_string(root.join("proc/misc"))
+        .ok()
+        .and_then(|text| misc_minor(&text, "device-mapper"))
+        .unwrap_or(DM_CONTROL_MINOR);
+    DevNum {
+        major: MISC_MAJOR,
+        minor,
+    }
+}
+
+/// True when a udev daemon runs: then it, not us, makes `/dev/mapper` nodes.
+pub fn udev_running(root: &Path) -> bool {
+    root.join("run/udev/control").exists()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn misc_minor_lookup() {
+        let text = "236 device-mapper\n 58 network_throughput\n183 hw_random\n";
+        assert_eq!(misc_minor(text, "device-mapper"), Some(236));
+        assert_eq!(misc_minor(text, "hw_random"), Some(183));
+        assert_eq!(misc_minor(text, "nope"), None);
+        assert_eq!(misc_minor("garbage\n\n x y z\n", "y z"), None);
+    }
+
+    #[test]
+    fn existing_non_node_is_a_conflict_and_untouched() {
+        let dir = std::env::temp_dir().join(format!("mpath-boot-nodes-{}", std::process::id()));
+        fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("plain");
+        fs::write(&file, "keep me").unwrap();
+        let outcome = ensure(&file, NodeKind::Block, DevNum { major: 8, minor: 0 }).unwrap();
+        assert!(matches!(outcome, NodeOutcome::Conflict(ref m) if m.contains("not a block")));
+        assert!(!remove_if(&file, NodeKind::Block, DevNum { major: 8, minor: 0 }).unwrap());
+        assert_eq!(fs::read_to_string(&file).unwrap(), "keep me");
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn existing_null_device_is_recognised() {
+        let null = Path::new("/dev/null");
+        let devnum = DevNum { major: 1, minor: 3 };
+        assert_eq!(ensure(null, NodeKind::Char, devnum).unwrap(), NodeOutcome::Present);
+        assert!(matches!(
+            ensure(null, NodeKind::Char, DevNum { major: 1, minor: 5 }).unwrap(),
+            NodeOutcome::Conflict(_)
+        ));
+        assert!(matches!(
+            ensure(null, NodeKind::Block, devnum).unwrap(),
+            NodeOutcome::Conflict(_)
+        ));
+    }
+}
