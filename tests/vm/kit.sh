@@ -7,11 +7,12 @@
 #
 # MPATH_VM_KERNEL_PKG overrides the kernel: a package name such as
 # linux-image-6.1.0-56-amd64, or the path of a local linux-image .deb.
+# MPATH_VM_KIT overrides the kit directory (the harness reads it too).
 # To move to a newer Debian kernel, remove target/vm-kit/ and run again.
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/../.." && pwd)
-kit="$repo/target/vm-kit"
+kit="${MPATH_VM_KIT:-$repo/target/vm-kit}"
 envfile="$kit/kit.env"
 export DEBIAN_FRONTEND=noninteractive
 
@@ -57,8 +58,8 @@ else
     if [ -z "$pkg" ]; then
         # linux-image-amd64 is a meta package; its Depends names the real one.
         resolve() { apt-cache depends linux-image-amd64 2>/dev/null | sed -n 's/^ *Depends: \(linux-image-[0-9].*\)$/\1/p' | head -n1; }
-        pkg=$(resolve)
-        [ -n "$pkg" ] || { apt_update; pkg=$(resolve); }
+        pkg=$(resolve || true)
+        [ -n "$pkg" ] || { apt_update; pkg=$(resolve || true); }
         [ -n "$pkg" ] || { echo "kit.sh: cannot resolve linux-image-amd64" >&2; exit 1; }
     fi
     echo "kit.sh: downloading $pkg" >&2
