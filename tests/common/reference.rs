@@ -1,0 +1,85 @@
+//! The reference: Debian 12's multipath-tools 0.9.4 run in the same guest as
+//! mpath-boot, so tests can compare the tables both load for the same devices.
+//!
+//! `tests/vm/reference-kit.sh` builds the guest-root overlay; put
+//! [`reference_overlay`] in `VmConfig::overlays`, add [`script`] to the guest
+//! script (after the paths exist), then read the tables with
+//! [`parse_dmsetup_table`] from `run.section_ok(SECTION_TABLE)`. The last
+//! step flushes the maps and stops udevd, so mpath-boot can run afterwards in
+//! the same guest on the same paths.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+
+/// Guest script: `run-multipath.sh [version|up|assemble|table|down]...`
+/// (no argument: all steps in that order).
+pub const RUN_REFERENCE: &str = "/reference/run-multipath.sh";
+
+/// The upstream version the reference is pinned to.
+pub const VERSION: &str = "0.9.4";
+
+/// Section names used by [`script`].
+pub const SECTION_VERSION: &str = "reference-version";
+pub const SECTION_UP: &str = "reference-up";
+pub const SECTION_ASSEMBLE: &str = "reference-assemble";
+pub const SECTION_TABLE: &str = "reference-table";
+pub const SECTION_DOWN: &str = "reference-down";
+
+/// The overlay built by tests/vm/reference-kit.sh (`target/vm-kit/reference/root`).
+pub fn reference_overlay() -> PathBuf {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/vm-kit/reference/root");
+    assert!(
+        root.join("reference/run-multipath.sh").is_file() && root.join("sbin/multipath").is_file(),
+        "reference kit missing at {}: run tests/vm/reference-kit.sh",
+        root.display()
+    );
+    root
+}
+
+/// Guest shell lines running the reference, one `section` per step: start
+/// udevd and settle, `multipath -v2`, `dmsetup table`, then flush the maps and
+/// stop udevd (removing /run/udev). Stops the guest script if a step fails.
+pub fn script() -> String {
+    [
+        (SECTION_VERSION, "version"),
+        (SECTION_UP, "up"),
+        (SECTION_ASSEMBLE, "assemble"),
+        (SECTION_TABLE, "table"),
+        (SECTION_DOWN, "down"),
+    ]
+    .iter()
+    .map(|(section, step)| format!("section {section} {RUN_REFERENCE} {step} || exit 90\n"))
+    .collect()
+}
+
+/// Parses `dmsetup table` output ("name: start length target args", one line
+/// per target) into (name, table) pairs in output order. A map with several
+/// targets gets its lines joined with '\n'. Trailing blanks (dmsetup prints
+/// one) are dropped; "No devices found" gives an empty list.
+pub fn parse_dmsetup_table(out: &str) -> Vec<(String, String)> {
+    let mut maps: Vec<(String, String)> = Vec::new();
+    for line in out.lines().map(str::trim_end) {
+        if line.is_empty() || line == "No devices found" {
+            continue;
+        }
+        let (name, table) = line
+            .split_once(": ")
+            .unwrap_or_else(|| panic!("not a dmsetup table line: {line:?}"));
+        match maps.last_mut() {
+            Some((last, t)) if last == name => {
+                t.push('\n');
+                t.push_str(table);
+            }
+            _ => maps.push((name.to_string(), table.to_string())),
+        }
+    }
+    maps
+}
+
+/// Timing lines ("reference: ... took ...s") the guest script printed.
+pub fn timings(output: &str) -> Vec<&str> {
+    output
+        .lines()
+        .filter(|l| l.starts_with("reference: "))
+        .collect()
+}
