@@ -249,9 +249,28 @@ fn describe(c: &Completion) -> std::string::String {
             c.status, s.key, s.asc, s.ascq
         ),
         None => format!(
-            "status {:#04x}, host status {:#06x}, driver status {:#06x}",
-            c.status, c.host_status, c.driver_status
+            "status {:#04x}, host status {:#06x}{}, driver status {:#06x}",
+            c.status,
+            c.host_status,
+            host_status_name(c.host_status),
+            c.driver_status
         ),
+    }
+}
+
+/// Names of the Linux SCSI host byte values an administrator meets.
+fn host_status_name(code: u16) -> &'static str {
+    match code {
+        0x01 => " (no connect)",
+        0x02 => " (bus busy)",
+        0x03 => " (timed out)",
+        0x04 => " (bad target)",
+        0x05 => " (aborted)",
+        0x07 => " (internal error)",
+        0x08 => " (reset)",
+        0x0e => " (transport disrupted)",
+        0x0f => " (transport failfast)",
+        _ => "",
     }
 }
 
@@ -452,7 +471,7 @@ mod tests {
     fn failed_tur_is_down_and_sends_nothing_more() {
         let t = FakeTransport::new().answer(TUR, None, Answer::host_error(0x01));
         let result = probe(&candidate(), &NoAttributes, Ok(&t), &ProbeOptions::default());
-        assert!(matches!(result, Probed::Down(ref why) if why.contains("TEST UNIT READY")));
+        assert!(matches!(result, Probed::Down(ref why) if why.contains("TEST UNIT READY") && why.contains("no connect")));
         assert_eq!(t.sent.borrow().len(), 1);
     }
 
