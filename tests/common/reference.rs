@@ -10,6 +10,8 @@
 #![allow(dead_code)]
 
 use std::path::PathBuf;
+use std::process::Command;
+use std::sync::OnceLock;
 
 /// Guest script: `run-multipath.sh [version|up|assemble|table|down]...`
 /// (no argument: all steps in that order).
@@ -25,11 +27,27 @@ pub const SECTION_ASSEMBLE: &str = "reference-assemble";
 pub const SECTION_TABLE: &str = "reference-table";
 pub const SECTION_DOWN: &str = "reference-down";
 
-/// The overlay built by tests/vm/reference-kit.sh (`target/vm-kit/reference/root`).
+/// The overlay built by tests/vm/reference-kit.sh: `reference/root` in the
+/// VM kit directory (`$MPATH_VM_KIT`, default `target/vm-kit`). Runs the
+/// script once per process if the overlay is missing (it is idempotent and
+/// takes seconds); panics if it is still missing after that.
 pub fn reference_overlay() -> PathBuf {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/vm-kit/reference/root");
+    static BUILT: OnceLock<()> = OnceLock::new();
+    let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let kit = std::env::var_os("MPATH_VM_KIT")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo.join("target/vm-kit"));
+    let root = kit.join("reference/root");
+    let ready = || {
+        root.join("reference/run-multipath.sh").is_file() && root.join("sbin/multipath").is_file()
+    };
+    if !ready() {
+        BUILT.get_or_init(|| {
+            let _ = Command::new(repo.join("tests/vm/reference-kit.sh")).status();
+        });
+    }
     assert!(
-        root.join("reference/run-multipath.sh").is_file() && root.join("sbin/multipath").is_file(),
+        ready(),
         "reference kit missing at {}: run tests/vm/reference-kit.sh",
         root.display()
     );

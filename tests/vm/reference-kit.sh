@@ -1,7 +1,7 @@
 #!/bin/bash
 # Reference kit for the VM tests: Debian 12's multipath-tools 0.9.4, with the
 # udev it cannot work without, laid out as a guest-root overlay in
-#   target/vm-kit/reference/root/
+#   target/vm-kit/reference/root/   ($MPATH_VM_KIT/reference/root if set)
 # Tests merge that tree into the initramfs, run /reference/run-multipath.sh in
 # the guest, record the tables multipath-tools loaded, and compare mpath-boot's
 # tables against them in the same guest.
@@ -12,7 +12,8 @@
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/../.." && pwd)
-kit=$repo/target/vm-kit/reference
+# Beside the harness's kit; MPATH_VM_KIT moves both (tests/vm/kit.sh).
+kit=${MPATH_VM_KIT:-$repo/target/vm-kit}/reference
 root=$kit/root
 want=$(sha256sum "$0" | cut -d' ' -f1)
 if [[ -f $kit/stamp && $(cat "$kit/stamp") == "$want" && -x $root/sbin/multipath ]]; then
