@@ -6,11 +6,12 @@ use std::path::{Path as FsPath, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::discover::{sysfs, Discovery};
+use crate::discover::naming::sg_devnum;
+use crate::discover::{ioctl, sysfs, Discovery, ScanMethod};
 use crate::group::{self, Policy};
 use crate::parallel::{self, JobResult};
 use crate::path::{DevNum, Path};
-use crate::probe::{self, Candidate, ProbeOptions, Probed};
+use crate::probe::{self, Candidate, DeviceAttributes, NoAttributes, ProbeOptions, Probed};
 use crate::report;
 use crate::sys::dm::{DeviceMapper, MapError, MapInfo, UUID_PREFIX};
 use crate::sys::nodes::{self, NodeKind, NodeOutcome};
@@ -26,6 +27,17 @@ pub struct Settings {
     pub probe: ProbeOptions,
     pub jobs: usize,
     pub dry_run: bool,
+    pub scan: ScanMethod,
+    /// Highest sg/sd index the ioctl scan tries, plus one.
+    pub max_devices: u32,
+    /// Create missing device nodes (never in a dry run).
+    pub mknod: bool,
+}
+
+impl Settings {
+    fn may_mknod(&self) -> bool {
+        self.mknod && !self.dry_run
+    }
 }
 
 /// Longest DM UUID the kernel takes (DM_UUID_LEN 129 with its NUL).
@@ -34,15 +46,31 @@ const DM_UUID_MAX: usize = 128;
 /// Runs the whole assembly. Returns the number of WWIDs with a usable path
 /// that did not get a map (0 means success).
 pub fn run(settings: &Settings) -> usize {
-    let discovery = match sysfs::scan(&settings.root) {
-        Ok(d) => d,
-        Err(e) => {
-            error!("{e}");
-            return 1;
+    let dm = open_device_mapper(settings);
+    let method = settings.scan.resolve(&settings.root);
+    let discovery = match method {
+        ScanMethod::Ioctl => {
+            debug!("no sysfs under {}: scanning sg and sd nodes", settings.root.display());
+            let members = dm.as_ref().map(multipath_members).unwrap_or_default();
+            let options = ioctl::ScanOptions {
+                max_devices: settings.max_devices,
+                mknod: settings.may_mknod(),
+            };
+            ioctl::scan(&settings.root, options, &members)
         }
+        _ => match sysfs::scan(&settings.root) {
+            Ok(d) => d,
+            Err(e) => {
+                error!("{e}");
+                return 1;
+            }
+        },
     };
     report_passed_over(&discovery);
-    let paths = probe_all(settings, discovery.candidates);
+    if method == ScanMethod::Sysfs && settings.may_mknod() {
+        make_path_nodes(&settings.root, &discovery.candidates);
+    }
+    let paths = probe_all(settings, method, discovery.candidates);
     let coalesced = match group::coalesce(&paths) {
         Ok(c) => c,
         Err(e) => {
@@ -69,11 +97,10 @@ pub fn run(settings: &Settings) -> usize {
         return failures;
     }
 
-    let dm = open_device_mapper(settings);
     if dm.is_none() && !settings.dry_run {
         return failures + coalesced.maps.len();
     }
-    let make_nodes = !settings.dry_run && !nodes::udev_running(&settings.root);
+    let make_nodes = settings.may_mknod() && !nodes::udev_running(&settings.root);
     for plan in &coalesced.maps {
         let groups = group::groups(plan, &paths, settings.policy);
         let hwhandler = table::hardware_handler(&paths, &plan.paths);
@@ -131,7 +158,7 @@ fn report_passed_over(discovery: &Discovery) {
 
 /// Probes every candidate concurrently; returns the usable and stale paths
 /// in discovery order (stale ones are reported and dropped here).
-fn probe_all(settings: &Settings, candidates: Vec<Candidate>) -> Vec<Path> {
+fn probe_all(settings: &Settings, method: ScanMethod, candidates: Vec<Candidate>) -> Vec<Path> {
     let count = candidates.len();
     let candidates = Arc::new(candidates);
     let root = Arc::new(settings.root.clone());
@@ -142,7 +169,7 @@ fn probe_all(settings: &Settings, candidates: Vec<Candidate>) -> Vec<Path> {
     let budget = options.timeout * commands + Duration::from_secs(2);
     let job_candidates = Arc::clone(&candidates);
     let results = parallel::run_all(count, settings.jobs, budget, move |i| {
-        probe_one(&root, &job_candidates[i], &options)
+        probe_one(&root, method, &job_candidates[i], &options)
     });
     let mut paths = Vec::new();
     for (candidate, result) in candidates.iter().zip(results) {
@@ -167,8 +194,15 @@ fn probe_all(settings: &Settings, candidates: Vec<Candidate>) -> Vec<Path> {
 }
 
 /// Probes one path through its sg node (or its sd node when sg is absent).
-fn probe_one(root: &FsPath, candidate: &Candidate, options: &ProbeOptions) -> Probed {
-    let attrs = sysfs::SysfsAttributes::new(root, &candidate.name);
+/// With sysfs, cached INQUIRY data spares commands; without, all is asked.
+fn probe_one(root: &FsPath, method: ScanMethod, candidate: &Candidate, options: &ProbeOptions) -> Probed {
+    let sysfs_attrs;
+    let attrs: &dyn DeviceAttributes = if method == ScanMethod::Sysfs {
+        sysfs_attrs = sysfs::SysfsAttributes::new(root, &candidate.name);
+        &sysfs_attrs
+    } else {
+        &NoAttributes
+    };
     let dev = root.join("dev");
     let sg_node = candidate.sg.as_ref().map(|sg| dev.join(sg.as_str()));
     let opened = match sg_node.filter(|node| node.exists()) {
@@ -176,14 +210,14 @@ fn probe_one(root: &FsPath, candidate: &Candidate, options: &ProbeOptions) -> Pr
         None => SgDevice::open(&dev.join(candidate.name.as_str())),
     };
     let transport = opened.as_ref().map(|device| device as &dyn ScsiTransport);
-    probe::probe(candidate, &attrs, transport, options)
+    probe::probe(candidate, attrs, transport, options)
 }
 
 /// Opens device-mapper, making `/dev/mapper/control` first if it is
 /// missing (never in a dry run).
 fn open_device_mapper(settings: &Settings) -> Option<DeviceMapper> {
     let control = settings.root.join("dev/mapper/control");
-    if !settings.dry_run && !control.exists() {
+    if settings.may_mknod() && !control.exists() {
         match nodes::ensure(&control, NodeKind::Char, nodes::dm_control_devnum(&settings.root)) {
             Ok(NodeOutcome::Conflict(why)) => warn!("{why}"),
             Ok(_) => {}
@@ -247,6 +281,44 @@ fn is_same_map(existing: &MapInfo, sectors: u64, params: &str) -> bool {
     match (table::parse(&existing.targets[0].3), table::parse(params)) {
         (Ok(current), Ok(wanted)) => current.same_layout(&wanted),
         _ => false,
+    }
+}
+
+/// Devices that are paths of multipath maps already loaded.
+fn multipath_members(dm: &DeviceMapper) -> Vec<DevNum> {
+    let maps = match dm.list() {
+        Ok(maps) => maps,
+        Err(e) => {
+            warn!("{e}");
+            return Vec::new();
+        }
+    };
+    maps.iter()
+        .filter(|m| m.is_multipath() && m.uuid.starts_with(UUID_PREFIX))
+        .filter_map(|m| table::parse(&m.targets[0].3).ok())
+        .flat_map(|t| t.devices().filter_map(DevNum::parse).collect::<Vec<_>>())
+        .collect()
+}
+
+/// Makes the sd and sg nodes of the paths sysfs found, where missing.
+fn make_path_nodes(root: &FsPath, candidates: &[Candidate]) {
+    let dev = root.join("dev");
+    for c in candidates {
+        let mut wanted = vec![(c.name.as_str(), NodeKind::Block, c.devnum)];
+        if let Some(sg) = &c.sg {
+            if let Some(index) = sg.strip_prefix("sg").and_then(|n| n.parse().ok()) {
+                wanted.push((sg.as_str(), NodeKind::Char, sg_devnum(index)));
+            }
+        }
+        for (name, kind, devnum) in wanted {
+            let node = dev.join(name);
+            match nodes::ensure(&node, kind, devnum) {
+                Ok(NodeOutcome::Created) => debug!("created {}", node.display()),
+                Ok(NodeOutcome::Present) => {}
+                Ok(NodeOutcome::Conflict(why)) => warn!("{why}"),
+                Err(e) => warn!("cannot create {}: {e}", node.display()),
+            }
+        }
     }
 }
 

@@ -5,6 +5,7 @@ use std::ffi::OsString;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::discover::ScanMethod;
 use crate::group::Policy;
 
 /// What to do.
@@ -35,6 +36,11 @@ pub struct Options {
     pub jobs: usize,
     /// Root under which `sys/`, `dev/`, `proc/` and `run/` are found.
     pub root: PathBuf,
+    pub scan: ScanMethod,
+    /// Highest sg/sd index the ioctl scan tries, plus one.
+    pub max_devices: u32,
+    /// Create missing device nodes.
+    pub mknod: bool,
 }
 
 impl Default for Options {
@@ -47,6 +53,9 @@ impl Default for Options {
             timeout: Duration::from_secs(5),
             jobs: 16,
             root: PathBuf::from("/"),
+            scan: ScanMethod::Auto,
+            max_devices: 1024,
+            mknod: true,
         }
     }
 }
@@ -84,6 +93,12 @@ Options:
   -p, --policy POLICY    failover (default), multibus or group_by_prio
   -t, --timeout SECONDS  timeout of every SCSI command (default 5)
   -j, --jobs N           paths probed at once (default 16)
+  -s, --scan METHOD      sysfs, ioctl (open /dev/sg* and /dev/sd*), or auto:
+                         sysfs when mounted, else ioctl (default)
+      --max-devices N    highest sg/sd index the ioctl scan tries (default
+                         1024)
+      --no-mknod         never create device nodes (by default missing
+                         /dev/sg*, /dev/sd*, /dev/mapper/* nodes are made)
       --root DIR         find sys/, dev/, proc/, run/ under DIR (default /)
 
 Exit status: 0 when every WWID with a usable path has a map, 1 when some
@@ -117,7 +132,7 @@ where
         let takes_value = matches!(
             flag.as_str(),
             "-f" | "--flush" | "-v" | "--verbose" | "-p" | "--policy" | "-t" | "--timeout" | "-j"
-                | "--jobs" | "--root"
+                | "--jobs" | "--root" | "-s" | "--scan" | "--max-devices"
         );
         if inline.is_some() && !takes_value {
             return Err(UsageError(format!("{flag} takes no value")));
@@ -135,6 +150,24 @@ where
                 commands.push(Command::Flush(name));
             }
             "-d" | "--dry-run" => options.dry_run = true,
+            "--no-mknod" => options.mknod = false,
+            "-s" | "--scan" => {
+                let v = value(&flag)?;
+                options.scan = ScanMethod::parse(&v)
+                    .ok_or_else(|| UsageError(format!("unknown scan method {v:?}: use sysfs, ioctl or auto")))?;
+            }
+            "--max-devices" => {
+                let v = value(&flag)?;
+                options.max_devices = match v.parse::<u32>() {
+                    Ok(n) if (1..=crate::limits::MAX_PATHS as u32).contains(&n) => n,
+                    _ => {
+                        return Err(UsageError(format!(
+                            "max-devices must be 1 to {}, not {v:?}",
+                            crate::limits::MAX_PATHS
+                        )))
+                    }
+                };
+            }
             "-v" | "--verbose" => {
                 let v = value(&flag)?;
                 options.verbosity = match v.parse::<u8>() {
@@ -204,7 +237,7 @@ fn split_flag(arg: &str) -> (String, Option<String>) {
     if chars.next() == Some('-') {
         if let Some(letter) = chars.next() {
             let rest: String = chars.collect();
-            if !rest.is_empty() && "vpftj".contains(letter) {
+            if !rest.is_empty() && "vpftjs".contains(letter) {
                 return (format!("-{letter}"), Some(rest));
             }
         }
@@ -227,7 +260,14 @@ mod tests {
 
     #[test]
     fn all_options() {
-        let o = parse_strs(&["-d", "-v3", "--policy=multibus", "-t", "2", "-j8", "--root", "/x"]).unwrap();
+        let o = parse_strs(&[
+            "-d", "-v3", "--policy=multibus", "-t", "2", "-j8", "--root", "/x", "-s", "ioctl",
+            "--max-devices=64", "--no-mknod",
+        ])
+        .unwrap();
+        assert_eq!(o.scan, ScanMethod::Ioctl);
+        assert_eq!(o.max_devices, 64);
+        assert!(!o.mknod);
         assert!(o.dry_run);
         assert_eq!(o.verbosity, 3);
         assert_eq!(o.policy, Policy::Multibus);
@@ -263,6 +303,10 @@ mod tests {
             &["-l", "-F"],
             &["--root="],
             &["--dry-run=yes"],
+            &["--scan", "udev"],
+            &["--max-devices", "0"],
+            &["--max-devices", "99999"],
+            &["--no-mknod=1"],
             &["extra"],
         ] {
             assert!(parse_strs(bad).is_err(), "{bad:?} accepted");

@@ -37,6 +37,9 @@ fn main() -> ExitCode {
             },
             jobs: options.jobs,
             dry_run: options.dry_run,
+            scan: options.scan,
+            max_devices: options.max_devices,
+            mknod: options.mknod,
         }),
     };
     if failures == 0 {

@@ -44,7 +44,7 @@ pub fn available(root: &Path) -> bool {
 pub fn scan(root: &Path) -> Result<Discovery, SysfsError> {
     let block = root.join("sys/block");
     let entries = fs::read_dir(&block).map_err(|e| SysfsError::NoBlockDir(block.clone(), e))?;
-    let mounts = mounted_devices(root);
+    let mounts = super::mounted_devices(root);
     let mut found: Vec<(std::string::String, Candidate)> = Vec::new();
     let mut discovery = Discovery::default();
     for entry in entries.flatten() {
@@ -142,21 +142,6 @@ fn in_use(root: &Path, name: &str, devnum: DevNum, mounts: &[DevNum]) -> Option<
         }
     }
     None
-}
-
-/// Device numbers of mounted block devices, from `<root>/proc/self/mountinfo`.
-fn mounted_devices(root: &Path) -> Vec<DevNum> {
-    read_text(&root.join("proc/self/mountinfo"))
-        .map(|text| parse_mountinfo(&text))
-        .unwrap_or_default()
-}
-
-/// The third field of each mountinfo line is the `major:minor` mounted.
-pub fn parse_mountinfo(text: &str) -> Vec<DevNum> {
-    text.lines()
-        .filter_map(|line| line.split_whitespace().nth(2).and_then(DevNum::parse))
-        .filter(|d| d.major != 0)
-        .collect()
 }
 
 fn list_dir(dir: &Path) -> Vec<std::string::String> {
@@ -345,11 +330,5 @@ mod tests {
         let mut buf = [0u8; 16];
         assert_eq!(attrs.read(Attr::Vpd83, &mut buf), Some(4));
         assert_eq!(attrs.read(Attr::Vpd80, &mut buf), None);
-    }
-
-    #[test]
-    fn mountinfo_lines() {
-        let text = "22 1 8:1 / /boot rw - ext4 /dev/sda1 rw\n23 1 0:21 / /proc rw - proc proc rw\nbad\n";
-        assert_eq!(parse_mountinfo(text), vec![DevNum { major: 8, minor: 1 }]);
     }
 }

@@ -2,4 +2,5 @@
 
 pub mod dm;
 pub mod nodes;
+pub mod scsi_ioctl;
 pub mod sg_io;
