@@ -180,7 +180,7 @@ fn probe_all(settings: &Settings, method: ScanMethod, candidates: Vec<Candidate>
                     "{name}: {} {} wwid {} {} prio {}",
                     path.hctl, path.devnum, path.wwid, path.state, path.priority
                 );
-                paths.push(path);
+                paths.push(*path);
             }
             JobResult::Done(Probed::Down(why)) => warn!("{name}: stale path, left out: {why}"),
             JobResult::Done(Probed::Skipped(why)) => warn!("{name}: skipped: {why}"),

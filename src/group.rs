@@ -86,7 +86,7 @@ pub type Groups = Vec<PathGroup, MAX_PATHS_PER_MAP>;
 pub enum GroupError {
     TooManyPaths { found: usize },
     TooManyMaps,
-    TooManyPathsInMap { wwid: Wwid },
+    TooManyPathsInMap { wwid: std::string::String },
 }
 
 impl fmt::Display for GroupError {
@@ -143,7 +143,7 @@ pub fn coalesce(paths: &[Path]) -> Result<Coalesced, GroupError> {
         let mut members = Vec::new();
         for &index in run {
             members.push(index).map_err(|_| GroupError::TooManyPathsInMap {
-                wwid: first.wwid.clone(),
+                wwid: first.wwid.as_str().into(),
             })?;
         }
         if run.iter().any(|&i| paths[i as usize].sectors != first.sectors) {
@@ -212,11 +212,7 @@ fn mean_priority(group: &PathGroup, paths: &[Path]) -> u32 {
     let (sum, count) = enabled.fold((0u64, 0u64), |(sum, count), &p| {
         (sum + u64::from(paths[p as usize].priority), count + 1)
     });
-    if count == 0 {
-        0
-    } else {
-        (sum / count) as u32
-    }
+    sum.checked_div(count).unwrap_or(0) as u32
 }
 
 /// Stable order by priority, then by number of paths, both descending:

@@ -89,7 +89,7 @@ impl Default for ProbeOptions {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Probed {
     /// A usable path (up or ghost).
-    Path(Path),
+    Path(Box<Path>),
     /// A stale path: failed TEST UNIT READY, offline, or unreachable.
     Down(std::string::String),
     /// Not a multipath candidate (not a disk, no usable WWID).
@@ -154,7 +154,7 @@ pub fn probe(
         priority = 0;
     }
 
-    Probed::Path(Path {
+    Probed::Path(Box::new(Path {
         name: candidate.name.clone(),
         hctl: candidate.hctl,
         devnum: candidate.devnum,
@@ -166,7 +166,7 @@ pub fn probe(
         priority,
         handler: candidate.handler.clone(),
         tpgs,
-    })
+    }))
 }
 
 /// multipath-tools' `const` prioritizer value for devices without ALUA.
@@ -419,7 +419,7 @@ mod tests {
 
     fn expect_path(p: Probed) -> Path {
         match p {
-            Probed::Path(path) => path,
+            Probed::Path(path) => *path,
             other => panic!("expected a path, got {other:?}"),
         }
     }
