@@ -6,6 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 echo "==> tests/vm/kit.sh (qemu, busybox, Debian kernel into target/vm-kit)"
 tests/vm/kit.sh
+echo "==> tests/vm/reference-kit.sh (Debian multipath-tools 0.9.4 overlay into target/vm-kit/reference)"
+tests/vm/reference-kit.sh
 echo "==> cargo test --release $*"
 cargo test --release "$@"
 echo "==> all tests passed"

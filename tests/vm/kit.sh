@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Prepare everything the VM tests (tests/common) need; idempotent and quick
 # when nothing is missing.
-#  - host packages: qemu, static busybox, kmod (depmod/modprobe), dmsetup
+#  - host packages: the static build's (musl, clang and libdevmapper headers
+#    for devicemapper-sys' bindgen) and the VM's: qemu, static busybox, kmod
+#    (depmod/modprobe), dmsetup; and the Rust musl target
 #  - the current Debian kernel package, unpacked into target/vm-kit/, depmod'ed
 #  - target/vm-kit/kit.env, read by the Rust harness (KEY='value' lines)
 #
@@ -29,13 +31,19 @@ apt_update() {
 
 # 1. Host packages, installed only when missing.
 missing=()
-for p in qemu-system-x86 busybox-static cpio kmod dmsetup; do
+for p in musl-tools libclang-dev libdevmapper-dev clang pkg-config \
+         qemu-system-x86 busybox-static cpio kmod dmsetup; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")
 done
 if [ ${#missing[@]} -gt 0 ]; then
     apt_update
     echo "kit.sh: installing ${missing[*]}" >&2
     $sudo_ apt-get install -y -qq --no-install-recommends -o Dpkg::Use-Pty=0 "${missing[@]}" >/dev/null
+fi
+
+if ! rustup target list --installed 2>/dev/null | grep -qx x86_64-unknown-linux-musl; then
+    echo "kit.sh: rustup target add x86_64-unknown-linux-musl" >&2
+    rustup target add x86_64-unknown-linux-musl
 fi
 
 # 2. Kernel. Fast path: the kit exists and matches the requested package.
