@@ -3,6 +3,7 @@
 use std::fs;
 use std::path::Path;
 
+use crate::partmaps;
 use crate::path::DevNum;
 use crate::report::human_size;
 use crate::sys::dm::{DeviceMapper, MapInfo};
@@ -138,26 +139,41 @@ pub fn flush(root: &Path, name: Option<&str>, dry_run: bool) -> usize {
             }
         },
     };
+    let all = dm.list().unwrap_or_default();
     let mut refused = 0;
     for map in maps {
-        if map.open_count > 0 {
+        // Partition maps (kpartx's, or ours) hold the map open: they go first.
+        let parts: Vec<&MapInfo> = all.iter().filter(|m| partmaps::is_partition_of(&m.uuid, &map.uuid)).collect();
+        if let Some(open) = parts.iter().find(|p| p.open_count > 0) {
+            error!("{}: in use (partition map {} is open): not flushed", map.name, open.name);
+            refused += 1;
+            continue;
+        }
+        if map.open_count > parts.len() as i32 {
             error!("{}: in use (open count {}): not flushed", map.name, map.open_count);
             refused += 1;
             continue;
         }
-        if dry_run {
-            report!("would flush: {}", map.name);
-            continue;
+        let mut removed_all = true;
+        for victim in parts.into_iter().chain(std::iter::once(&map)) {
+            if dry_run {
+                report!("would flush: {}", victim.name);
+                continue;
+            }
+            match dm.remove(&victim.name) {
+                Ok(()) => {
+                    report!("flush: {}", victim.name);
+                    remove_map_node(root, &victim.name, victim.devnum);
+                }
+                Err(e) => {
+                    error!("{e}");
+                    removed_all = false;
+                    break;
+                }
+            }
         }
-        match dm.remove(&map.name) {
-            Ok(()) => {
-                report!("flush: {}", map.name);
-                remove_map_node(root, &map.name, map.devnum);
-            }
-            Err(e) => {
-                error!("{e}");
-                refused += 1;
-            }
+        if !removed_all {
+            refused += 1;
         }
     }
     refused

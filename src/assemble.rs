@@ -4,16 +4,19 @@
 
 use std::path::{Path as FsPath, PathBuf};
 use std::sync::Arc;
-use std::time::Duration;
+use std::thread;
+use std::time::{Duration, Instant};
 
 use crate::discover::naming::sg_devnum;
 use crate::discover::{ioctl, sysfs, Discovery, ScanMethod};
 use crate::group::{self, Policy};
+use crate::log;
 use crate::parallel::{self, JobResult};
+use crate::partmaps::{self, PartitionOptions};
 use crate::path::{DevNum, Path};
 use crate::probe::{self, Candidate, DeviceAttributes, NoAttributes, ProbeOptions, Probed};
 use crate::report;
-use crate::sys::dm::{DeviceMapper, MapError, MapInfo, UUID_PREFIX};
+use crate::sys::dm::{DeviceMapper, MapError, MapInfo, MULTIPATH_TARGET, UUID_PREFIX};
 use crate::sys::nodes::{self, NodeKind, NodeOutcome};
 use crate::sys::sg_io::SgDevice;
 use crate::table;
@@ -32,6 +35,10 @@ pub struct Settings {
     pub max_devices: u32,
     /// Create missing device nodes (never in a dry run).
     pub mknod: bool,
+    /// Make the partition maps of each map (kpartx's job).
+    pub partitions: bool,
+    /// Rescan until these devices are there (`--wait`).
+    pub wait: Option<Wait>,
 }
 
 impl Settings {
@@ -43,9 +50,76 @@ impl Settings {
 /// Longest DM UUID the kernel takes (DM_UUID_LEN 129 with its NUL).
 const DM_UUID_MAX: usize = 128;
 
-/// Runs the whole assembly. Returns the number of WWIDs with a usable path
-/// that did not get a map (0 means success).
+/// What to wait for with `--wait`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Wait {
+    pub seconds: u64,
+    /// Device-mapper names (maps or partition maps) that must exist.
+    pub expect: Vec<String>,
+    /// Paths every map must have (0: no requirement).
+    pub min_paths: usize,
+}
+
+/// Pause between rescans while waiting for late paths.
+const RESCAN_INTERVAL: Duration = Duration::from_millis(500);
+
+/// Runs the whole assembly, and with `settings.wait` rescans until the
+/// expected devices are there or the time is up. Returns the number of
+/// WWIDs with a usable path that did not get a map (0 means success); a
+/// wait that ran out counts as one more failure.
 pub fn run(settings: &Settings) -> usize {
+    let Some(wait) = &settings.wait else {
+        return run_round(settings, true).failures;
+    };
+    let deadline = Instant::now() + Duration::from_secs(wait.seconds);
+    let verbosity = log::verbosity();
+    let mut first = true;
+    loop {
+        let round = run_round(settings, first);
+        // Later rounds report only what changes.
+        log::set_verbosity(verbosity.min(1));
+        first = false;
+        let missing = unmet(wait, &round);
+        let Some(why) = missing else {
+            log::set_verbosity(verbosity);
+            return round.failures;
+        };
+        if Instant::now() >= deadline {
+            log::set_verbosity(verbosity);
+            error!("waited {} s, still {why}", wait.seconds);
+            return round.failures + 1;
+        }
+        debug!("waiting: {why}");
+        thread::sleep(RESCAN_INTERVAL);
+    }
+}
+
+/// What one discover-probe-load pass did.
+#[derive(Debug, Default)]
+struct Round {
+    failures: usize,
+    /// (map name, paths in it) for every map made, reloaded or unchanged.
+    maps: Vec<(String, usize)>,
+    /// Names of every device-mapper device after the pass.
+    devices: Vec<String>,
+}
+
+/// Why the wait goes on, or `None` when it is over.
+fn unmet(wait: &Wait, round: &Round) -> Option<String> {
+    if let Some(name) = wait.expect.iter().find(|n| !round.devices.contains(n)) {
+        return Some(format!("no device /dev/mapper/{name}"));
+    }
+    if round.maps.is_empty() && wait.expect.is_empty() {
+        return Some("no multipath map".into());
+    }
+    if let Some((name, paths)) = round.maps.iter().find(|(_, p)| *p < wait.min_paths) {
+        return Some(format!("{name} has {paths} path(s), not {}", wait.min_paths));
+    }
+    None
+}
+
+fn run_round(settings: &Settings, first: bool) -> Round {
+    let mut round = Round::default();
     let dm = open_device_mapper(settings);
     let method = settings.scan.resolve(&settings.root);
     let discovery = match method {
@@ -62,7 +136,8 @@ pub fn run(settings: &Settings) -> usize {
             Ok(d) => d,
             Err(e) => {
                 error!("{e}");
-                return 1;
+                round.failures = 1;
+                return round;
             }
         },
     };
@@ -75,10 +150,10 @@ pub fn run(settings: &Settings) -> usize {
         Ok(c) => c,
         Err(e) => {
             error!("{e}");
-            return 1;
+            round.failures = 1;
+            return round;
         }
     };
-    let mut failures = 0;
     for conflict in &coalesced.conflicts {
         let sizes: Vec<String> = conflict
             .paths
@@ -90,17 +165,24 @@ pub fn run(settings: &Settings) -> usize {
             conflict.wwid,
             sizes.join(", ")
         );
-        failures += 1;
+        round.failures += 1;
     }
     if coalesced.maps.is_empty() {
         warn!("no multipath candidates found");
-        return failures;
     }
-
-    if dm.is_none() && !settings.dry_run {
-        return failures + coalesced.maps.len();
-    }
-    let make_nodes = settings.may_mknod() && !nodes::udev_running(&settings.root);
+    let Some(dm) = dm else {
+        if !settings.dry_run {
+            round.failures += coalesced.maps.len();
+        }
+        return round;
+    };
+    let udev = nodes::udev_running(&settings.root);
+    let make_nodes = settings.may_mknod() && !udev;
+    let partition_options = PartitionOptions {
+        dry_run: settings.dry_run,
+        make_nodes,
+        mknod: settings.may_mknod(),
+    };
     for plan in &coalesced.maps {
         let groups = group::groups(plan, &paths, settings.policy);
         let hwhandler = table::hardware_handler(&paths, &plan.paths);
@@ -115,35 +197,43 @@ pub fn run(settings: &Settings) -> usize {
         let uuid = format!("{UUID_PREFIX}{name}");
         if uuid.len() > DM_UUID_MAX {
             error!("{name}: WWID too long for a DM UUID ({} > {DM_UUID_MAX} bytes): no map made", uuid.len());
-            failures += 1;
+            round.failures += 1;
             continue;
         }
         debug!("{name}: table 0 {} multipath {params}", plan.sectors);
-        let outcome = match &dm {
-            Some(dm) => apply(dm, name, &uuid, plan.sectors, &params, settings.dry_run),
-            None => Ok(("would create", None)),
-        };
-        match outcome {
+        match apply(&dm, name, &uuid, plan.sectors, &params, settings.dry_run) {
             Ok((action, info)) => {
-                let dm_name = info.as_ref().map(|i| format!("dm-{}", i.devnum.minor));
-                report!(
-                    "{}",
-                    report::map_line(action, name, dm_name.as_deref(), &groups, &paths, &hwhandler)
-                );
+                if first || action != "unchanged" {
+                    let dm_name = info.as_ref().map(|i| format!("dm-{}", i.devnum.minor));
+                    report!(
+                        "{}",
+                        report::map_line(action, name, dm_name.as_deref(), &groups, &paths, &hwhandler)
+                    );
+                }
                 if settings.dry_run {
                     report!("{name}: 0 {} multipath {params}", plan.sectors);
                 }
-                if let (true, Some(info)) = (make_nodes, info) {
-                    make_map_node(&settings.root, &info.name, info.devnum);
+                round.maps.push((name.to_owned(), plan.paths.len()));
+                if let Some(info) = info {
+                    if make_nodes {
+                        make_map_node(&settings.root, &info.name, info.devnum);
+                    }
+                    if settings.partitions {
+                        round.failures += partmaps::sync(&dm, &settings.root, &info, name, partition_options);
+                    }
                 }
             }
             Err(e) => {
                 error!("{name}: {e}");
-                failures += 1;
+                round.failures += 1;
             }
         }
     }
-    failures
+    round.devices = dm
+        .list()
+        .map(|maps| maps.into_iter().map(|m| m.name).collect())
+        .unwrap_or_default();
+    round
 }
 
 fn report_passed_over(discovery: &Discovery) {
@@ -254,7 +344,7 @@ fn apply(
         if dry_run {
             return Ok(("would reload", Some(existing)));
         }
-        dm.reload(&existing.name, sectors, params)?;
+        dm.reload(&existing.name, sectors, MULTIPATH_TARGET, params)?;
         return Ok(("reload", dm.by_uuid(uuid)?));
     }
     if let Some(other) = dm.by_name(name)? {
@@ -270,7 +360,7 @@ fn apply(
     if dry_run {
         return Ok(("would create", None));
     }
-    dm.create(name, uuid, sectors, params)?;
+    dm.create(name, uuid, sectors, MULTIPATH_TARGET, params)?;
     Ok(("create", dm.by_uuid(uuid)?))
 }
 

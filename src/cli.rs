@@ -41,6 +41,16 @@ pub struct Options {
     pub max_devices: u32,
     /// Create missing device nodes.
     pub mknod: bool,
+    /// Make partition maps on the maps.
+    pub partitions: bool,
+    /// Rescan for up to this many seconds until the expectations hold.
+    pub wait_seconds: Option<u64>,
+    /// Device-mapper names to wait for.
+    pub expect: Vec<String>,
+    /// Paths every map must have before waiting ends.
+    pub min_paths: usize,
+    /// Take options from the kernel command line (`<root>/proc/cmdline`).
+    pub cmdline: bool,
 }
 
 impl Default for Options {
@@ -56,6 +66,11 @@ impl Default for Options {
             scan: ScanMethod::Auto,
             max_devices: 1024,
             mknod: true,
+            partitions: true,
+            wait_seconds: None,
+            expect: Vec::new(),
+            min_paths: 0,
+            cmdline: false,
         }
     }
 }
@@ -99,6 +114,17 @@ Options:
                          1024)
       --no-mknod         never create device nodes (by default missing
                          /dev/sg*, /dev/sd*, /dev/mapper/* nodes are made)
+      --no-partitions    do not make <map>-part<N> partition maps
+  -w, --wait SECONDS     rescan until the expected devices are there (each
+                         --expect NAME; else at least one map) and every map
+                         has --min-paths paths, or the time is up (exit 1)
+  -e, --expect NAME      a map or partition map (NAME or /dev/mapper/NAME)
+                         to wait for; may be repeated
+      --min-paths N      paths every map must have before the wait ends
+      --cmdline          take options from the kernel command line:
+                         rd.multipath=0 or mpath_boot=off (do nothing),
+                         mpath_boot.wait=S, mpath_boot.paths=N,
+                         mpath_boot.policy=P, root=/dev/mapper/NAME (expect)
       --root DIR         find sys/, dev/, proc/, run/ under DIR (default /)
 
 Exit status: 0 when every WWID with a usable path has a map, 1 when some
@@ -132,7 +158,8 @@ where
         let takes_value = matches!(
             flag.as_str(),
             "-f" | "--flush" | "-v" | "--verbose" | "-p" | "--policy" | "-t" | "--timeout" | "-j"
-                | "--jobs" | "--root" | "-s" | "--scan" | "--max-devices"
+                | "--jobs" | "--root" | "-s" | "--scan" | "--max-devices" | "-w" | "--wait" | "-e"
+                | "--expect" | "--min-paths"
         );
         if inline.is_some() && !takes_value {
             return Err(UsageError(format!("{flag} takes no value")));
@@ -151,6 +178,40 @@ where
             }
             "-d" | "--dry-run" => options.dry_run = true,
             "--no-mknod" => options.mknod = false,
+            "--no-partitions" => options.partitions = false,
+            "--cmdline" => options.cmdline = true,
+            "-w" | "--wait" => {
+                let v = value(&flag)?;
+                options.wait_seconds = match v.parse::<u64>() {
+                    Ok(n) if n <= crate::bootargs::WAIT_MAX => Some(n),
+                    _ => {
+                        return Err(UsageError(format!(
+                            "wait must be 0 to {} seconds, not {v:?}",
+                            crate::bootargs::WAIT_MAX
+                        )))
+                    }
+                };
+            }
+            "-e" | "--expect" => {
+                let v = value(&flag)?;
+                let name = crate::bootargs::mapper_name(&v).unwrap_or(&v);
+                if name.is_empty() || name.contains('/') {
+                    return Err(UsageError(format!("--expect needs a map name or /dev/mapper/NAME, not {v:?}")));
+                }
+                options.expect.push(name.to_owned());
+            }
+            "--min-paths" => {
+                let v = value(&flag)?;
+                options.min_paths = match v.parse::<usize>() {
+                    Ok(n) if (1..=crate::limits::MAX_PATHS_PER_MAP).contains(&n) => n,
+                    _ => {
+                        return Err(UsageError(format!(
+                            "min-paths must be 1 to {}, not {v:?}",
+                            crate::limits::MAX_PATHS_PER_MAP
+                        )))
+                    }
+                };
+            }
             "-s" | "--scan" => {
                 let v = value(&flag)?;
                 options.scan = ScanMethod::parse(&v)
@@ -237,7 +298,7 @@ fn split_flag(arg: &str) -> (String, Option<String>) {
     if chars.next() == Some('-') {
         if let Some(letter) = chars.next() {
             let rest: String = chars.collect();
-            if !rest.is_empty() && "vpftjs".contains(letter) {
+            if !rest.is_empty() && "vpftjswe".contains(letter) {
                 return (format!("-{letter}"), Some(rest));
             }
         }
@@ -274,6 +335,16 @@ mod tests {
         assert_eq!(o.timeout, Duration::from_secs(2));
         assert_eq!(o.jobs, 8);
         assert_eq!(o.root, PathBuf::from("/x"));
+        let o = parse_strs(&[
+            "-w", "30", "--expect", "/dev/mapper/mp0-part1", "-e", "mp1", "--min-paths", "2",
+            "--no-partitions", "--cmdline",
+        ])
+        .unwrap();
+        assert_eq!(o.wait_seconds, Some(30));
+        assert_eq!(o.expect, ["mp0-part1", "mp1"]);
+        assert_eq!(o.min_paths, 2);
+        assert!(!o.partitions);
+        assert!(o.cmdline);
     }
 
     #[test]
@@ -307,6 +378,12 @@ mod tests {
             &["--max-devices", "0"],
             &["--max-devices", "99999"],
             &["--no-mknod=1"],
+            &["--wait", "x"],
+            &["--wait", "3601"],
+            &["--expect", "/dev/sda"],
+            &["--expect", ""],
+            &["--min-paths", "0"],
+            &["--cmdline=/proc/cmdline"],
             &["extra"],
         ] {
             assert!(parse_strs(bad).is_err(), "{bad:?} accepted");

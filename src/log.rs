@@ -12,6 +12,10 @@ pub fn set_verbosity(level: u8) {
     VERBOSITY.store(level, Ordering::Relaxed);
 }
 
+pub fn verbosity() -> u8 {
+    VERBOSITY.load(Ordering::Relaxed)
+}
+
 pub fn enabled(level: u8) -> bool {
     VERBOSITY.load(Ordering::Relaxed) >= level
 }

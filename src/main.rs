@@ -2,13 +2,14 @@
 
 use std::process::ExitCode;
 
-use mpath_boot::assemble::{self, Settings};
+use mpath_boot::assemble::{self, Settings, Wait};
+use mpath_boot::bootargs;
 use mpath_boot::cli::{self, Command, USAGE};
 use mpath_boot::probe::ProbeOptions;
 use mpath_boot::{admin, log};
 
 fn main() -> ExitCode {
-    let options = match cli::parse(std::env::args_os().skip(1)) {
+    let mut options = match cli::parse(std::env::args_os().skip(1)) {
         Ok(options) => options,
         Err(e) => {
             eprintln!("mpath-boot: {e}\n\n{USAGE}");
@@ -16,6 +17,9 @@ fn main() -> ExitCode {
         }
     };
     log::set_verbosity(options.verbosity);
+    if options.cmdline && !apply_kernel_cmdline(&mut options) {
+        return ExitCode::SUCCESS;
+    }
     let failures = match &options.command {
         Command::Help => {
             print!("{USAGE}");
@@ -40,6 +44,12 @@ fn main() -> ExitCode {
             scan: options.scan,
             max_devices: options.max_devices,
             mknod: options.mknod,
+            partitions: options.partitions,
+            wait: options.wait_seconds.map(|seconds| Wait {
+                seconds,
+                expect: options.expect.clone(),
+                min_paths: options.min_paths,
+            }),
         }),
     };
     if failures == 0 {
@@ -47,4 +57,39 @@ fn main() -> ExitCode {
     } else {
         ExitCode::FAILURE
     }
+}
+
+/// Applies `<root>/proc/cmdline` to `options`. Returns false when the
+/// command line disables mpath-boot. A bad value is reported and ignored:
+/// a typo must never fail a boot.
+fn apply_kernel_cmdline(options: &mut cli::Options) -> bool {
+    let path = options.root.join("proc/cmdline");
+    let text = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(e) => {
+            eprintln!("mpath-boot: cannot read {}: {e}; using the defaults", path.display());
+            return true;
+        }
+    };
+    let args = bootargs::parse(&text);
+    for message in &args.ignored {
+        eprintln!("mpath-boot: {message}");
+    }
+    if args.disabled {
+        if options.verbosity > 0 {
+            eprintln!("mpath-boot: disabled on the kernel command line");
+        }
+        return false;
+    }
+    if let Some(policy) = args.policy {
+        options.policy = policy;
+    }
+    if let Some(n) = args.min_paths {
+        options.min_paths = n;
+    }
+    if let Some(seconds) = args.wait_seconds {
+        options.wait_seconds = Some(seconds);
+    }
+    options.expect.extend(args.expect);
+    true
 }

@@ -156,9 +156,10 @@ impl DeviceMapper {
             .map_err(map_error(format!("read the status of {name}")))
     }
 
-    /// Creates and activates a map with one `multipath` target. A device
-    /// created but not loaded is removed again, leaving nothing behind.
-    pub fn create(&self, name: &str, uuid: &str, sectors: u64, params: &str) -> Result<DevNum, MapError> {
+    /// Creates and activates a map with one `target` (`multipath`,
+    /// `linear`). A device created but not loaded is removed again, leaving
+    /// nothing behind.
+    pub fn create(&self, name: &str, uuid: &str, sectors: u64, target: &str, params: &str) -> Result<DevNum, MapError> {
         let dm_name = DmName::new(name).map_err(map_error(format!("use name {name}")))?;
         let dm_uuid = DmUuid::new(uuid).map_err(map_error(format!("use UUID {uuid}")))?;
         let info = self
@@ -166,7 +167,7 @@ impl DeviceMapper {
             .device_create(dm_name, Some(dm_uuid), DmOptions::default())
             .map_err(map_error(format!("create {name}")))?;
         let id = DevId::Name(dm_name);
-        let table = [(0, sectors, MULTIPATH_TARGET.to_owned(), params.to_owned())];
+        let table = [(0, sectors, target.to_owned(), params.to_owned())];
         let loaded = self
             .dm
             .table_load(&id, &table, DmOptions::default())
@@ -189,10 +190,10 @@ impl DeviceMapper {
 
     /// Replaces the table of a live map: load, suspend without flushing
     /// queued I/O, resume. A load the kernel refuses leaves the map as it was.
-    pub fn reload(&self, name: &str, sectors: u64, params: &str) -> Result<(), MapError> {
+    pub fn reload(&self, name: &str, sectors: u64, target: &str, params: &str) -> Result<(), MapError> {
         let dm_name = DmName::new(name).map_err(map_error(format!("use name {name}")))?;
         let id = DevId::Name(dm_name);
-        let table = [(0, sectors, MULTIPATH_TARGET.to_owned(), params.to_owned())];
+        let table = [(0, sectors, target.to_owned(), params.to_owned())];
         self.dm
             .table_load(&id, &table, DmOptions::default())
             .map_err(map_error(format!("load the new table of {name}")))?;

@@ -1,5 +1,6 @@
 //! The OS boundary: every ioctl, device node and device-mapper call.
 
+pub mod blockdev;
 pub mod dm;
 pub mod nodes;
 pub mod scsi_ioctl;

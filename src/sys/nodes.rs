@@ -34,6 +34,32 @@ const MISC_MAJOR: u32 = 10;
 
 /// Makes sure `path` is a `kind` node for `devnum`, creating it if absent.
 pub fn ensure(path: &Path, kind: NodeKind, devnum: DevNum) -> io::Result<NodeOutcome> {
+    match probe(path, kind, devnum) {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            if let Some(parent) = path.parent() {
+                fs::create_dir_all(parent)?;
+            }
+            let mode = match kind {
+                NodeKind::Char => libc::S_IFCHR,
+                NodeKind::Block => libc::S_IFBLK,
+            } | 0o600;
+            let dev = libc::makedev(devnum.major, devnum.minor);
+            nix::sys::stat::mknod(
+                path,
+                nix::sys::stat::SFlag::from_bits_truncate(mode & libc::S_IFMT),
+                nix::sys::stat::Mode::from_bits_truncate(mode & 0o7777),
+                dev,
+            )
+            .map_err(io::Error::from)?;
+            Ok(NodeOutcome::Created)
+        }
+        other => other,
+    }
+}
+
+/// What is at `path`: the right node, something else, or (as an error of
+/// kind NotFound) nothing.
+pub fn probe(path: &Path, kind: NodeKind, devnum: DevNum) -> io::Result<NodeOutcome> {
     match fs::symlink_metadata(path) {
         Ok(meta) => {
             let ft = meta.file_type();
@@ -61,24 +87,6 @@ pub fn ensure(path: &Path, kind: NodeKind, devnum: DevNum) -> io::Result<NodeOut
                 )))
             }
         }
-        Err(e) if e.kind() == io::ErrorKind::NotFound => {
-            if let Some(parent) = path.parent() {
-                fs::create_dir_all(parent)?;
-            }
-            let mode = match kind {
-                NodeKind::Char => libc::S_IFCHR,
-                NodeKind::Block => libc::S_IFBLK,
-            } | 0o600;
-            let dev = libc::makedev(devnum.major, devnum.minor);
-            nix::sys::stat::mknod(
-                path,
-                nix::sys::stat::SFlag::from_bits_truncate(mode & libc::S_IFMT),
-                nix::sys::stat::Mode::from_bits_truncate(mode & 0o7777),
-                dev,
-            )
-            .map_err(io::Error::from)?;
-            Ok(NodeOutcome::Created)
-        }
         Err(e) => Err(e),
     }
 }
@@ -86,7 +94,7 @@ pub fn ensure(path: &Path, kind: NodeKind, devnum: DevNum) -> io::Result<NodeOut
 /// Removes `path` if it is the `kind` node of `devnum`; otherwise leaves it.
 pub fn remove_if(path: &Path, kind: NodeKind, devnum: DevNum) -> io::Result<bool> {
     match fs::symlink_metadata(path) {
-        Ok(_) if ensure(path, kind, devnum)? == NodeOutcome::Present => {
+        Ok(_) if probe(path, kind, devnum)? == NodeOutcome::Present => {
             fs::remove_file(path)?;
             Ok(true)
         }

@@ -1,0 +1,152 @@
+//! Partition maps on multipath maps, as kpartx makes them: read the map's
+//! partition table (MBR or GPT) and load one `linear` map per partition.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use crate::partitions::{self, plan};
+use crate::report::human_size;
+use crate::sys::blockdev::BlockDevice;
+use crate::sys::dm::{DeviceMapper, MapInfo};
+use crate::sys::nodes::{self, NodeKind, NodeOutcome};
+
+/// Target type of partition maps.
+const LINEAR: &str = "linear";
+
+/// What to do besides reading.
+#[derive(Clone, Copy, Debug)]
+pub struct PartitionOptions {
+    pub dry_run: bool,
+    /// Make `/dev/mapper/<map>-partN` nodes (no udev, mknod allowed).
+    pub make_nodes: bool,
+    /// May make a private node to read a map that has none yet.
+    pub mknod: bool,
+}
+
+/// Creates (or reloads) the partition maps of multipath map `map` whose
+/// WWID is `wwid`. A table that cannot be read or does not add up gives a
+/// message and no partition maps. Returns the number of partition maps
+/// that could not be made.
+pub fn sync(dm: &DeviceMapper, root: &Path, map: &MapInfo, wwid: &str, options: PartitionOptions) -> usize {
+    let table = match read_partitions(root, map, options) {
+        Ok(table) => table,
+        Err(why) => {
+            warn!("{}: {why}: no partition maps", map.name);
+            return 0;
+        }
+    };
+    for warning in &table.warnings {
+        warn!("{}: {warning}", map.name);
+    }
+    let mut failures = 0;
+    for part in plan::plan(&map.name, wwid, &map.devnum.to_string(), &table.partitions) {
+        match apply(dm, &part, options.dry_run) {
+            Ok((action, info)) => {
+                report!("{action}: {} size={} on {}", part.name, human_size(part.sectors), map.name);
+                if let (true, Some(info)) = (options.make_nodes, info) {
+                    let node = root.join("dev/mapper").join(&info.name);
+                    match nodes::ensure(&node, NodeKind::Block, info.devnum) {
+                        Ok(NodeOutcome::Conflict(why)) => warn!("{why}"),
+                        Ok(_) => {}
+                        Err(e) => error!("cannot create {}: {e}", node.display()),
+                    }
+                }
+            }
+            Err(why) => {
+                error!("{}: {why}", part.name);
+                failures += 1;
+            }
+        }
+    }
+    failures
+}
+
+fn read_partitions(
+    root: &Path,
+    map: &MapInfo,
+    options: PartitionOptions,
+) -> Result<partitions::PartitionTable, String> {
+    let (node, private) = readable_node(root, map, options)?;
+    let opened = BlockDevice::open(&node);
+    if private {
+        let _ = fs::remove_file(&node);
+    }
+    let device = opened.map_err(|e| format!("cannot open {}: {e}", node.display()))?;
+    let block_size = device.block_size().map_err(|e| format!("cannot get the block size: {e}"))?;
+    partitions::read_table(&mut |offset, buf| device.read_at(offset, buf), map.sectors(), block_size)
+        .map_err(|e| format!("partition table: {e}"))
+}
+
+/// `/dev/mapper/<name>` when it is the map's node; otherwise a private node
+/// made for the read (udev may not have made the public one yet).
+fn readable_node(root: &Path, map: &MapInfo, options: PartitionOptions) -> Result<(PathBuf, bool), String> {
+    let public = root.join("dev/mapper").join(&map.name);
+    if let Ok(NodeOutcome::Present) = nodes::probe(&public, NodeKind::Block, map.devnum) {
+        return Ok((public, false));
+    }
+    if !options.mknod || options.dry_run {
+        return Err(format!("no node {} to read the partition table from", public.display()));
+    }
+    let private = root.join("dev").join(format!(".mpath-boot-dm-{}", map.devnum.minor));
+    let _ = fs::remove_file(&private);
+    nodes::ensure(&private, NodeKind::Block, map.devnum)
+        .map_err(|e| format!("cannot create {}: {e}", private.display()))?;
+    Ok((private, true))
+}
+
+fn apply(
+    dm: &DeviceMapper,
+    part: &plan::PartitionMap,
+    dry_run: bool,
+) -> Result<(&'static str, Option<MapInfo>), String> {
+    if let Some(existing) = dm.by_uuid(&part.uuid).map_err(|e| e.to_string())? {
+        let same = existing.targets.len() == 1
+            && existing.targets[0].1 == part.sectors
+            && existing.targets[0].2 == LINEAR
+            && existing.targets[0].3.trim() == part.params;
+        return match (same, dry_run) {
+            (true, _) => Ok(("unchanged", Some(existing))),
+            (false, true) => Ok(("would reload", Some(existing))),
+            (false, false) => {
+                dm.reload(&existing.name, part.sectors, LINEAR, &part.params)
+                    .map_err(|e| e.to_string())?;
+                Ok(("reload", dm.by_uuid(&part.uuid).map_err(|e| e.to_string())?))
+            }
+        };
+    }
+    if let Some(other) = dm.by_name(&part.name).map_err(|e| e.to_string())? {
+        return Err(format!(
+            "a device-mapper device of that name exists with UUID {:?}; left untouched",
+            other.uuid
+        ));
+    }
+    if dry_run {
+        return Ok(("would create", None));
+    }
+    dm.create(&part.name, &part.uuid, part.sectors, LINEAR, &part.params)
+        .map_err(|e| e.to_string())?;
+    Ok(("create", dm.by_uuid(&part.uuid).map_err(|e| e.to_string())?))
+}
+
+/// True when `uuid` is the DM UUID of a partition map of the multipath map
+/// with DM UUID `map_uuid` (`part<N>-<map_uuid>`).
+pub fn is_partition_of(uuid: &str, map_uuid: &str) -> bool {
+    uuid.strip_prefix("part")
+        .and_then(|rest| rest.split_once('-'))
+        .is_some_and(|(n, tail)| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) && tail == map_uuid)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn partition_uuids() {
+        assert!(is_partition_of("part1-mpath-3600", "mpath-3600"));
+        assert!(is_partition_of("part12-mpath-3600", "mpath-3600"));
+        assert!(!is_partition_of("part-mpath-3600", "mpath-3600"));
+        assert!(!is_partition_of("partx-mpath-3600", "mpath-3600"));
+        assert!(!is_partition_of("part1-mpath-36001", "mpath-3600"));
+        assert!(!is_partition_of("mpath-3600", "mpath-3600"));
+    }
+}

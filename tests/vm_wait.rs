@@ -1,0 +1,89 @@
+//! Late paths and the kernel command line: `--wait` rescans until every
+//! map has its paths, and `--cmdline` takes its settings from the kernel.
+
+mod common;
+mod guest;
+
+use common::{boot, VmConfig};
+use guest::{parse_tables, scsi_debug};
+
+/// One host first (one path per LU); a second host, hence a second path to
+/// each LU, appears three seconds later, while mpath-boot waits.
+fn late_second_host() -> String {
+    format!(
+        "{}( sleep 3; echo 1 > /sys/bus/pseudo/drivers/scsi_debug/add_host ) </dev/null >/dev/null 2>&1 &\n",
+        scsi_debug("add_host=1 max_luns=2 vpd_use_hostno=0 dev_size_mb=8", 2)
+    )
+}
+
+#[test]
+fn wait_reloads_maps_as_late_paths_arrive() {
+    let script = format!(
+        r#"{}
+section wait mpath-boot --wait 60 --min-paths 2
+section tables dmsetup table
+section short mpath-boot --wait 2 --min-paths 3
+true
+"#,
+        late_second_host()
+    );
+    let run = boot(&VmConfig { name: "wait-late-paths", script, ..Default::default() });
+    run.assert_success();
+    let wait = run.section_ok("wait");
+    assert_eq!(wait.matches("create: ").count(), 2, "{wait}");
+    assert!(wait.lines().any(|l| l.starts_with("create: ") && l.contains("paths=1")), "{wait}");
+    assert_eq!(wait.matches("reload: ").count(), 2, "late paths are added by reload:\n{wait}");
+    let tables = parse_tables(&run.section_ok("tables"));
+    assert_eq!(tables.len(), 2);
+    assert!(tables.iter().all(|t| t.devices().len() == 2), "{tables:?}");
+    assert_eq!(run.status("short"), 1, "an unmet wait fails");
+    assert!(run.section("short").contains("waited 2 s, still"), "{}", run.section("short"));
+}
+
+#[test]
+fn kernel_command_line_sets_policy_and_wait_and_reports_bad_values() {
+    let script = format!(
+        r#"{}
+section boot mpath-boot --cmdline
+section tables dmsetup table
+"#,
+        late_second_host()
+    );
+    let run = boot(&VmConfig {
+        name: "wait-cmdline",
+        script,
+        kernel_args: ["mpath_boot.wait=abc", "mpath_boot.policy=multibus", "mpath_boot.paths=2", "mpath_boot.wait=60"]
+            .map(String::from)
+            .to_vec(),
+        ..Default::default()
+    });
+    run.assert_success();
+    let out = run.section_ok("boot");
+    assert!(
+        out.contains("ignoring kernel command line option \"mpath_boot.wait=abc\"") && out.contains("using the default"),
+        "{out}"
+    );
+    let tables = parse_tables(&run.section_ok("tables"));
+    assert_eq!(tables.len(), 2);
+    for t in &tables {
+        assert_eq!(t.group_count(), 1, "multibus from the command line: {t:?}");
+        assert_eq!(t.devices().len(), 2, "waited for mpath_boot.paths=2: {t:?}");
+    }
+}
+
+#[test]
+fn kernel_command_line_can_disable_it() {
+    let script = format!(
+        "{}section boot mpath-boot --cmdline\nsection ls dmsetup ls\n",
+        scsi_debug("add_host=2 max_luns=1 vpd_use_hostno=0 dev_size_mb=8", 2)
+    );
+    let run = boot(&VmConfig {
+        name: "wait-disabled",
+        script,
+        kernel_args: vec!["rd.multipath=0".into()],
+        ..Default::default()
+    });
+    run.assert_success();
+    assert!(run.section_ok("boot").contains("disabled on the kernel command line"));
+    assert!(run.section_ok("ls").contains("No devices found"));
+}
