@@ -31,7 +31,7 @@ apt_update() {
 
 # 1. Host packages, installed only when missing.
 missing=()
-for p in musl-tools libclang-dev libdevmapper-dev clang pkg-config \
+for p in musl-tools libclang-dev libdevmapper-dev clang pkg-config fdisk \
          qemu-system-x86 busybox-static cpio kmod dmsetup; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")
 done
