@@ -1,0 +1,17 @@
+#!/bin/sh
+# dracut initqueue job (shell initramfs only), queued by
+# mpath-boot-pre-trigger.sh. Never fails the boot: a missing map shows up as
+# a missing root device, which dracut reports by itself.
+type info > /dev/null 2>&1 || . /lib/dracut-lib.sh
+
+for module in dm-multipath dm-round-robin dm-service-time dm-queue-length \
+    scsi_dh_alua scsi_dh_rdac scsi_dh_emc scsi_dh_hp_sw; do
+    modprobe -q "$module" || warn "mpath-boot: cannot load module $module"
+done
+
+info "mpath-boot: assembling multipath maps"
+# Output to the console, as with the systemd unit.
+/usr/sbin/mpath-boot --cmdline > /dev/console 2>&1
+status=$?
+[ "$status" -eq 0 ] || warn "mpath-boot: exit status $status; continuing the boot"
+exit 0

@@ -1,0 +1,12 @@
+#!/bin/sh
+# dracut pre-trigger hook (sourced; shell initramfs only): queue mpath-boot
+# to run once udev has processed the coldplug events that the trigger after
+# this hook produces. The job runs in dracut's main loop, which is where
+# dracut waits for the root device: the maps exist before that wait ends.
+type getargbool > /dev/null 2>&1 || . /lib/dracut-lib.sh
+
+if getargbool 1 rd.multipath && ! getarg mpath_boot=off > /dev/null; then
+    /sbin/initqueue --settled --onetime --unique --name mpath-boot /sbin/mpath-boot-initqueue
+else
+    info "mpath-boot: disabled on the kernel command line"
+fi

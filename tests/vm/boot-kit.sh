@@ -1,0 +1,181 @@
+#!/usr/bin/env bash
+# Boot kit for tests/vm_boot.rs: real initramfs images, made by the stock
+# tools with mpath-boot's integrations (initramfs-hooks/) installed, and a
+# disk whose one partition holds a tiny root filesystem.
+#
+# Outputs, in target/vm-kit/boot/ ($MPATH_VM_KIT/boot):
+#   disk.img                    MBR, partition 1 = ext4 root (busybox-static);
+#                               its /sbin/init prints what / is mounted from
+#   initramfs-tools.img         mkinitramfs (initramfs-tools, with udev)
+#   dracut-systemd.img          dracut, systemd in the initramfs
+#   dracut-sh.img               dracut, shell init (no systemd)
+#   *.log, *.list               build logs and image listings
+#   boot.env                    KEY='value' lines read by the tests
+#
+# The binary: $MPATH_BOOT_BINARY if set (the tests pass theirs), else a fresh
+# `cargo build --release`. The images are rebuilt whenever it, initramfs-hooks/
+# or this script change (a hash in boot.env), otherwise this is instant.
+#
+# The host is not changed beyond installing packages: the images are built in
+# a private mount namespace where initramfs-hooks/install's DESTDIR is
+# overlaid on /usr (so the tools find the hooks and the binary where a
+# package would put them), and the kit's kernel modules and config appear as
+# /lib/modules/$KVER and /boot. Needs root (apt-get, unshare, mount).
+set -euo pipefail
+
+repo=$(cd "$(dirname "$0")/../.." && pwd)
+kitdir=${MPATH_VM_KIT:-$repo/target/vm-kit}
+out=$kitdir/boot
+export DEBIAN_FRONTEND=noninteractive
+
+# 1. The kernel kit (fast when done), then its kernel version and paths.
+"$repo/tests/vm/kit.sh"
+# shellcheck disable=SC1091
+. "$kitdir/kit.env"
+
+# 2. Host packages, installed only when missing. initramfs-tools pulls in
+# udev (so its images run udev); dracut-core installs beside it.
+missing=()
+for p in initramfs-tools dracut-core fdisk e2fsprogs busybox-static dmsetup; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    # The dracut meta package conflicts with initramfs-tools: never swap the
+    # host's initramfs generator behind a developer's back.
+    if dpkg-query -W -f='${Status}' dracut 2>/dev/null | grep -q 'ok installed'; then
+        echo "boot-kit.sh: package dracut conflicts with initramfs-tools; install initramfs-tools and dracut-core by hand" >&2
+        exit 1
+    fi
+    echo "boot-kit.sh: installing ${missing[*]}" >&2
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends -o Dpkg::Use-Pty=0 "${missing[@]}" >/dev/null
+fi
+
+# 3. The binary.
+if [ -n "${MPATH_BOOT_BINARY:-}" ]; then
+    bin=$MPATH_BOOT_BINARY
+else
+    (cd "$repo" && cargo build --release -q)
+    bin=$repo/target/x86_64-unknown-linux-musl/release/mpath-boot
+fi
+[ -x "$bin" ] || { echo "boot-kit.sh: $bin is not an executable" >&2; exit 1; }
+
+# 4. Up to date? The hash covers everything that goes into the outputs.
+hash=$( { sha256sum "$bin" "$0" "$VMLINUZ"
+          find "$repo/initramfs-hooks" -type f -print0 | sort -z | xargs -0 sha256sum; } |
+        sed 's/ .*//' | sha256sum | cut -c1-16)
+if [ -f "$out/boot.env" ] && grep -qx "HASH='$hash'" "$out/boot.env"; then
+    exit 0
+fi
+echo "boot-kit.sh: building initramfs images and the root disk in $out" >&2
+rm -rf "$out"
+mkdir -p "$out"
+work=$(mktemp -d /var/tmp/mpath-boot-kit.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+
+# 5. The root filesystem: static busybox and an init that reports on ttyS1
+# (the tests' second serial port) what / is mounted from, which dm devices
+# exist and what lies under each, then powers off.
+root=$work/root
+mkdir -p "$root"/{bin,sbin,etc,dev,proc,sys,run,tmp}
+cp /bin/busybox "$root/bin/busybox"
+for applet in $(/bin/busybox --list); do
+    [ -e "$root/bin/$applet" ] || ln -s busybox "$root/bin/$applet"
+done
+# systemd's switch-root wants an OS tree: /etc/os-release.
+printf 'ID=mpath-boot-test\nNAME="mpath-boot test root"\n' > "$root/etc/os-release"
+cat > "$root/sbin/init" <<'EOF'
+#!/bin/sh
+# PID 1 of the test root. Lines start with @@BOOT: for the host to parse.
+export PATH=/bin
+mount -t proc proc /proc 2>/dev/null
+mount -t sysfs sysfs /sys 2>/dev/null
+[ -c /dev/ttyS1 ] || mount -t devtmpfs devtmpfs /dev 2>/dev/null
+out=/dev/ttyS1
+[ -c $out ] || out=/dev/console
+{
+    # mountinfo: "ID PARENT MAJ:MIN ROOT MOUNTPOINT ... - FSTYPE SOURCE ...";
+    # the last line for / is the root we were switched to.
+    awk '$5 == "/" { split($0, f, " - "); split(f[2], s, " "); r = $3 " " s[1] " " s[2] }
+         END { print "@@BOOT:ROOT " r }' /proc/self/mountinfo
+    for d in /sys/block/dm-*; do
+        [ -e "$d/dm/name" ] || continue
+        echo "@@BOOT:DM $(basename "$d") $(cat "$d/dev") $(cat "$d/dm/name") $(cat "$d/dm/uuid") slaves:" $(ls "$d/slaves")
+    done
+    for d in /sys/block/sd*; do
+        [ -e "$d/dev" ] && echo "@@BOOT:SD $(basename "$d") $(cat "$d/dev")"
+    done
+    echo "@@BOOT:CMDLINE $(cat /proc/cmdline)"
+    echo "@@BOOT:END"
+} > $out 2>&1
+sync
+poweroff -f
+EOF
+chmod 755 "$root/sbin/init"
+
+# 6. The disk: MBR, partition 1 from 1 MiB, ext4 built from the tree (no
+# loop devices). 40 MiB in all, sparse.
+mkfs.ext4 -q -F -L mpbroot -d "$root" "$work/part.img" 32M >/dev/null
+truncate -s 40M "$out/disk.img.tmp"
+printf 'label: dos\nstart=2048, size=%s, type=83\n' $((32 * 2048)) | sfdisk -q "$out/disk.img.tmp"
+dd if="$work/part.img" of="$out/disk.img.tmp" bs=1M seek=1 conv=notrunc,sparse status=none
+mv "$out/disk.img.tmp" "$out/disk.img"
+
+# 7. Install mpath-boot as a package would, into a staging tree.
+stage=$work/stage
+DESTDIR=$stage "$repo/initramfs-hooks/install" "$bin" >/dev/null
+# A mount point for the kit's modules, which appear as /lib/modules/$KVER
+# once $stage/usr is overlaid (Debian's /lib is /usr/lib). A bind mount, not
+# a symlink: the tools would copy the symlink's target path into the image.
+mkdir -p "$stage/usr/lib/modules/$KVER"
+# initramfs-tools settings of our own, not the host's /etc/initramfs-tools
+# (which a developer may have tuned): Debian's defaults, no resume device.
+conf=$work/initramfs-tools
+mkdir -p "$conf/conf.d" "$conf/hooks" "$conf/scripts"
+printf 'MODULES=most\nBUSYBOX=auto\nKEYMAP=n\nCOMPRESS=zstd\nDEVICE=\nNFSROOT=auto\nRUNSIZE=10%%\nFSTYPE=auto\nRESUME=none\n' \
+    > "$conf/initramfs.conf"
+touch "$conf/modules"
+
+# 8. Build the images in a private mount namespace: nothing leaks to the host.
+build=$(cat <<'EOF'
+set -eu
+mount --make-rprivate /
+mount -t overlay overlay -o "lowerdir=$stage/usr:/usr" /usr
+mount --bind "$MODDIR" "/usr/lib/modules/$KVER"
+mount --bind "$KROOT/boot" /boot
+t0=$(date +%s)
+mkinitramfs -d "$conf" -o "$out/initramfs-tools.img" "$KVER" > "$out/initramfs-tools.log" 2>&1
+t1=$(date +%s)
+# No host-only (this host is not the guest); --no-hostonly-cmdline: no host
+# root=; the guest's disk drivers besides what the modules ask for; no crypt
+# (included without cryptsetup on the host, it fails the shell variant).
+mkdracut() {
+    dracut --no-hostonly --no-hostonly-cmdline --add mpath-boot --kver "$KVER" --force \
+        --compress zstd --no-early-microcode --drivers "virtio_scsi virtio_pci sd_mod ext4" --omit crypt "$@"
+}
+mkdracut "$out/dracut-systemd.img" > "$out/dracut-systemd.log" 2>&1
+t2=$(date +%s)
+mkdracut --omit "systemd systemd-initrd dracut-systemd" "$out/dracut-sh.img" > "$out/dracut-sh.log" 2>&1
+t3=$(date +%s)
+echo "boot-kit.sh: mkinitramfs $((t1 - t0)) s, dracut (systemd) $((t2 - t1)) s, dracut (shell) $((t3 - t2)) s" >&2
+EOF
+)
+export stage conf out KVER KROOT MODDIR
+unshare --mount sh -c "$build"
+
+# 9. Listings, for debugging and for the tests' checks on the contents.
+lsinitramfs "$out/initramfs-tools.img" > "$out/initramfs-tools.list"
+lsinitrd "$out/dracut-systemd.img" > "$out/dracut-systemd.list"
+lsinitrd "$out/dracut-sh.img" > "$out/dracut-sh.list"
+for img in initramfs-tools dracut-systemd dracut-sh; do
+    grep -q 'usr/sbin/mpath-boot$' "$out/$img.list" ||
+        { echo "boot-kit.sh: $img.img lacks usr/sbin/mpath-boot" >&2; exit 1; }
+done
+
+cat > "$out/boot.env" <<EOF
+HASH='$hash'
+KVER='$KVER'
+VMLINUZ='$VMLINUZ'
+DISK='$out/disk.img'
+EOF
+ls -sh "$out"/*.img >&2

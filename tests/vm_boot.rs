@@ -1,0 +1,553 @@
+//! Boot from multipath: a Debian kernel boots with real initramfs images
+//! (built by mkinitramfs and dracut with initramfs-hooks/ installed, see
+//! tests/vm/boot-kit.sh) from a disk seen through two virtio-scsi
+//! controllers, and must mount its root from the multipath partition map
+//! `/dev/mapper/35000c50015ea71ac-part1` that mpath-boot made.
+//!
+//! The root filesystem's /sbin/init reports on the second serial port what /
+//! is mounted from (device number from /proc/self/mountinfo) and every dm
+//! device with its name, DM UUID and slaves, then powers off. The tests
+//! compare device numbers, not names.
+//!
+//! Every run leaves its files in `target/vm-runs/<name>/`: `console.log`
+//! (kernel and initramfs, ttyS0), `report.log` (the root's init, ttyS1),
+//! `qemu.log`, `disk.img`.
+
+mod common;
+
+use std::fs;
+use std::io::{BufRead, BufReader, Write};
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+use std::thread::sleep;
+use std::time::{Duration, Instant};
+
+use common::{scratch_dir, virtio_scsi_paths, Kit};
+
+const WWN: &str = "0x5000c50015ea71ac";
+/// NAA WWID of that wwn: the multipath map's name.
+const WWID: &str = "35000c50015ea71ac";
+const SERIAL: &str = "MPATH0";
+/// The partition map of the multipath map of `WWID`.
+const MPATH_ROOT: &str = "/dev/mapper/35000c50015ea71ac-part1";
+
+/// What tests/vm/boot-kit.sh built.
+struct BootKit {
+    dir: PathBuf,
+    vmlinuz: PathBuf,
+    disk: PathBuf,
+}
+
+/// Runs tests/vm/boot-kit.sh once per process with this test's binary (it is
+/// instant when the images already hold it) and reads its boot.env.
+fn boot_kit() -> &'static BootKit {
+    static KIT: OnceLock<BootKit> = OnceLock::new();
+    KIT.get_or_init(|| {
+        let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+        let status = Command::new(repo.join("tests/vm/boot-kit.sh"))
+            .env("MPATH_BOOT_BINARY", env!("CARGO_BIN_EXE_mpath-boot"))
+            .stdin(Stdio::null())
+            .status()
+            .expect("run tests/vm/boot-kit.sh");
+        assert!(status.success(), "tests/vm/boot-kit.sh failed ({status})");
+        let kit = Kit::load();
+        let dir = kit.dir.join("boot");
+        let env = fs::read_to_string(dir.join("boot.env")).expect("boot.env");
+        let get = |key: &str| -> PathBuf {
+            env.lines()
+                .find_map(|l| l.strip_prefix(key)?.strip_prefix('='))
+                .map(|v| PathBuf::from(v.trim_matches('\'')))
+                .unwrap_or_else(|| panic!("boot.env lacks {key}"))
+        };
+        BootKit {
+            vmlinuz: get("VMLINUZ"),
+            disk: get("DISK"),
+            dir,
+        }
+    })
+}
+
+/// A second path added through QMP while the guest boots.
+struct HotPlug {
+    /// Added once the console shows this...
+    after: &'static str,
+    /// ...and this long has passed.
+    delay: Duration,
+}
+
+struct BootConfig {
+    name: &'static str,
+    /// File name in target/vm-kit/boot/.
+    initrd: &'static str,
+    /// root= of the kernel command line.
+    root: &'static str,
+    /// Kernel arguments besides root= and the console.
+    append: &'static [&'static str],
+    /// Paths present from power-on.
+    paths: usize,
+    hotplug: Option<HotPlug>,
+    timeout: Duration,
+}
+
+/// One dm device as the booted root's init saw it.
+#[derive(Debug)]
+struct Dm {
+    devnum: String,
+    name: String,
+    uuid: String,
+    slaves: Vec<String>,
+}
+
+struct Booted {
+    name: &'static str,
+    console: String,
+    report: String,
+    elapsed: Duration,
+    dir: PathBuf,
+    /// When the second path was hot-plugged, if it was.
+    plugged_at: Option<Duration>,
+}
+
+fn tail(text: &str, n: usize) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(n)..].join("\n")
+}
+
+impl Booted {
+    fn fail(&self, why: &str) -> ! {
+        panic!(
+            "boot {:?}: {why} (after {:.1?})\n--- root init report ({}) ---\n{}\n\
+             --- console, last 80 lines ({}) ---\n{}\n---",
+            self.name,
+            self.elapsed,
+            self.dir.join("report.log").display(),
+            self.report.trim_end(),
+            self.dir.join("console.log").display(),
+            tail(&self.console, 80),
+        )
+    }
+
+    /// Fields after `@@BOOT:<tag> ` on each such line of the report.
+    fn lines(&self, tag: &str) -> Vec<Vec<String>> {
+        let prefix = format!("@@BOOT:{tag} ");
+        self.report
+            .lines()
+            .filter_map(|l| l.trim_end().strip_prefix(prefix.as_str()))
+            .map(|l| l.split_whitespace().map(str::to_string).collect())
+            .collect()
+    }
+
+    fn dms(&self) -> Vec<Dm> {
+        self.lines("DM")
+            .into_iter()
+            .map(|f| {
+                if f.len() < 5 || f[4] != "slaves:" {
+                    self.fail(&format!("bad DM line {f:?}"));
+                }
+                let mut slaves = f[5..].to_vec();
+                slaves.sort();
+                Dm {
+                    devnum: f[1].clone(),
+                    name: f[2].clone(),
+                    uuid: f[3].clone(),
+                    slaves,
+                }
+            })
+            .collect()
+    }
+
+    /// Checks that the system came up with / on the partition map of the
+    /// multipath map of `WWID`, and that map has the SCSI paths `paths`.
+    fn assert_root_on_multipath(&self, paths: &[&str]) {
+        if !self.report.contains("@@BOOT:END") {
+            self.fail("the root filesystem's init never reported: the boot did not reach it");
+        }
+        let root = self.lines("ROOT");
+        let [root] = root.as_slice() else {
+            self.fail("no single ROOT line")
+        };
+        let (root_dev, fstype) = (&root[0], root.get(1).map(String::as_str));
+        let dms = self.dms();
+        let part_name = format!("{WWID}-part1");
+        let Some(part) = dms.iter().find(|d| d.name == part_name) else {
+            self.fail(&format!("no dm device {part_name}"))
+        };
+        let Some(map) = dms.iter().find(|d| d.name == WWID) else {
+            self.fail(&format!("no multipath map {WWID}"))
+        };
+        if *root_dev != part.devnum {
+            self.fail(&format!(
+                "/ is on {root_dev}, not on {part_name} ({})",
+                part.devnum
+            ));
+        }
+        if fstype != Some("ext4") {
+            self.fail(&format!("/ is {fstype:?}, expected ext4"));
+        }
+        if part.uuid != format!("part1-mpath-{WWID}") || map.uuid != format!("mpath-{WWID}") {
+            self.fail(&format!("unexpected DM UUIDs: {part:?} {map:?}"));
+        }
+        let map_dm = self.dm_kernel_name(map);
+        if part.slaves != [map_dm.clone()] {
+            self.fail(&format!(
+                "{part_name} lies on {:?}, not on the map ({map_dm})",
+                part.slaves
+            ));
+        }
+        if map.slaves != paths {
+            self.fail(&format!(
+                "map {WWID} has paths {:?}, expected {paths:?}",
+                map.slaves
+            ));
+        }
+        let disks: Vec<String> = self.lines("SD").into_iter().map(|f| f[0].clone()).collect();
+        if disks != paths {
+            self.fail(&format!("SCSI disks {disks:?}, expected {paths:?}"));
+        }
+    }
+
+    /// `dm-N` of a dm device, from the DM lines' first field.
+    fn dm_kernel_name(&self, dm: &Dm) -> String {
+        self.lines("DM")
+            .into_iter()
+            .find(|f| f[1] == dm.devnum)
+            .map(|f| f[0].clone())
+            .unwrap_or_else(|| self.fail("dm device vanished"))
+    }
+}
+
+/// The QMP monitor, for hot-plug.
+struct Qmp {
+    stream: UnixStream,
+    reader: BufReader<UnixStream>,
+}
+
+impl Qmp {
+    fn connect(socket: &Path) -> Qmp {
+        let stream = UnixStream::connect(socket)
+            .unwrap_or_else(|e| panic!("connect to QMP at {}: {e}", socket.display()));
+        stream
+            .set_read_timeout(Some(Duration::from_secs(30)))
+            .unwrap();
+        let reader = BufReader::new(stream.try_clone().unwrap());
+        let mut qmp = Qmp { stream, reader };
+        qmp.read_line(); // greeting
+        qmp.execute(r#"{"execute":"qmp_capabilities"}"#);
+        qmp
+    }
+
+    fn read_line(&mut self) -> String {
+        let mut line = String::new();
+        self.reader.read_line(&mut line).expect("read from QMP");
+        line
+    }
+
+    /// Sends one command; returns its reply line (events are skipped).
+    fn execute(&mut self, json: &str) -> String {
+        writeln!(self.stream, "{json}").expect("write to QMP");
+        loop {
+            let line = self.read_line();
+            assert!(!line.is_empty(), "QMP closed");
+            if line.contains("\"error\"") {
+                panic!("QMP {json} failed: {line}");
+            }
+            if line.contains("\"return\"") {
+                return line;
+            }
+        }
+    }
+
+    /// A human monitor command, as typed at `-monitor`.
+    fn hmp(&mut self, command: &str) -> String {
+        let json = format!(
+            r#"{{"execute":"human-monitor-command","arguments":{{"command-line":"{}"}}}}"#,
+            command.replace('\\', "\\\\").replace('"', "\\\"")
+        );
+        let reply = self.execute(&json);
+        // HMP reports failures as text in a successful reply.
+        assert!(
+            !reply.to_lowercase().contains("error") && !reply.contains("Could not"),
+            "{command}: {reply}"
+        );
+        reply
+    }
+}
+
+/// The monitor commands that add the second path: a new virtio-scsi HBA
+/// (PCI hot-plug through ACPI on the default i440fx machine), a drive on the
+/// same image and a scsi-hd with the same wwn and serial.
+fn hotplug_second_path(qmp: &mut Qmp, image: &Path) {
+    qmp.hmp("device_add virtio-scsi-pci,id=s1");
+    qmp.hmp(&format!(
+        "drive_add 0 if=none,id=d1,file={},format=raw,file.locking=off",
+        image.display()
+    ));
+    qmp.hmp(&format!(
+        "device_add scsi-hd,bus=s1.0,drive=d1,share-rw=on,wwn={WWN},serial={SERIAL},id=hd1"
+    ));
+}
+
+fn boot(cfg: &BootConfig) -> Booted {
+    let kit = boot_kit();
+    let dir = scratch_dir(cfg.name);
+    // Each boot gets its own copy: ext4 may be written to (journal, fsck).
+    let image = dir.join("disk.img");
+    fs::copy(&kit.disk, &image).expect("copy disk.img");
+    let (console, report, qmp_socket) = (
+        dir.join("console.log"),
+        dir.join("report.log"),
+        dir.join("qmp.sock"),
+    );
+
+    let mut append = vec![
+        format!("root={}", cfg.root),
+        "console=ttyS0".into(),
+        "panic=-1".into(),
+        "ro".into(),
+    ];
+    append.extend(cfg.append.iter().map(|s| s.to_string()));
+    let mut cmd = Command::new("qemu-system-x86_64");
+    cmd.args(["-accel", "tcg", "-smp", "1", "-m", "1024"])
+        .arg("-kernel")
+        .arg(&kit.vmlinuz)
+        .arg("-initrd")
+        .arg(kit.dir.join(cfg.initrd))
+        .args(["-append", &append.join(" ")])
+        .args(["-display", "none", "-no-reboot", "-nodefaults"])
+        .arg("-serial")
+        .arg(format!("file:{}", console.display()))
+        .arg("-serial")
+        .arg(format!("file:{}", report.display()))
+        .arg("-qmp")
+        .arg(format!("unix:{},server=on,wait=off", qmp_socket.display()))
+        .args(virtio_scsi_paths(&image, cfg.paths, WWN, SERIAL))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(fs::File::create(dir.join("qemu.log")).expect("create qemu.log"));
+
+    let start = Instant::now();
+    let mut child = cmd
+        .spawn()
+        .expect("start qemu-system-x86_64 (run tests/vm/kit.sh)");
+    let read = |p: &Path| {
+        fs::read_to_string(p)
+            .unwrap_or_default()
+            .replace("\r\n", "\n")
+    };
+    let mut plug_due: Option<Instant> = None;
+    let mut plugged_at = None;
+    let mut timed_out = false;
+    loop {
+        if child.try_wait().expect("wait for qemu").is_some() {
+            break;
+        }
+        if start.elapsed() > cfg.timeout {
+            timed_out = true;
+            let _ = child.kill();
+            let _ = child.wait();
+            break;
+        }
+        if let (Some(hp), None) = (&cfg.hotplug, plugged_at) {
+            match plug_due {
+                None if read(&console).contains(hp.after) => {
+                    plug_due = Some(Instant::now() + hp.delay)
+                }
+                Some(due) if Instant::now() >= due => {
+                    hotplug_second_path(&mut Qmp::connect(&qmp_socket), &image);
+                    plugged_at = Some(start.elapsed());
+                }
+                _ => {}
+            }
+        }
+        sleep(Duration::from_millis(100));
+    }
+    let booted = Booted {
+        name: cfg.name,
+        console: read(&console),
+        report: read(&report),
+        elapsed: start.elapsed(),
+        dir,
+        plugged_at,
+    };
+    if timed_out {
+        booted.fail(&format!("timed out after {:?}", cfg.timeout));
+    }
+    if cfg.hotplug.is_some() && booted.plugged_at.is_none() {
+        booted.fail("the guest never got to the point of the hot-plug");
+    }
+    eprintln!(
+        "boot {}: {} from {} in {:.1?}{}",
+        cfg.name,
+        if booted.report.contains("@@BOOT:END") {
+            "reached the root"
+        } else {
+            "did not reach the root"
+        },
+        cfg.initrd,
+        booted.elapsed,
+        booted
+            .plugged_at
+            .map(|t| format!(" (second path plugged at {t:.1?})"))
+            .unwrap_or_default(),
+    );
+    booted
+}
+
+/// mpath-boot's own report of the map, on the console: proves it, and not
+/// something else in the image, made it.
+fn assert_mpath_boot_made_the_map(run: &Booted) {
+    if !run.console.contains(&format!("create: {WWID} ")) {
+        run.fail("mpath-boot's \"create:\" line for the map is not on the console");
+    }
+}
+
+const BOOT_TIMEOUT: Duration = Duration::from_secs(180);
+
+#[test]
+fn initramfs_tools_image_mounts_root_from_the_multipath_partition() {
+    let run = boot(&BootConfig {
+        name: "boot-initramfs-tools",
+        root: MPATH_ROOT,
+        initrd: "initramfs-tools.img",
+        // No rootdelay=: initramfs-tools sleeps that long before it even
+        // starts. Without it a missing root fails in 30 s (panic=-1: off).
+        append: &[],
+        paths: 2,
+        hotplug: None,
+        timeout: BOOT_TIMEOUT,
+    });
+    run.assert_root_on_multipath(&["sda", "sdb"]);
+    assert_mpath_boot_made_the_map(&run);
+}
+
+#[test]
+fn dracut_systemd_image_mounts_root_from_the_multipath_partition() {
+    let run = boot(&BootConfig {
+        name: "boot-dracut-systemd",
+        root: MPATH_ROOT,
+        initrd: "dracut-systemd.img",
+        append: &["rd.shell=0", "rd.timeout=60"],
+        paths: 2,
+        hotplug: None,
+        timeout: BOOT_TIMEOUT,
+    });
+    run.assert_root_on_multipath(&["sda", "sdb"]);
+    assert_mpath_boot_made_the_map(&run);
+    // Its output reached the console through the journal: the unit ran.
+    if !run.console.contains("mpath-boot[") {
+        run.fail("no output of mpath-boot.service on the console");
+    }
+}
+
+#[test]
+fn dracut_shell_image_mounts_root_from_the_multipath_partition() {
+    let run = boot(&BootConfig {
+        name: "boot-dracut-sh",
+        root: MPATH_ROOT,
+        initrd: "dracut-sh.img",
+        append: &["rd.shell=0", "rd.retry=60"],
+        paths: 2,
+        hotplug: None,
+        timeout: BOOT_TIMEOUT,
+    });
+    run.assert_root_on_multipath(&["sda", "sdb"]);
+    assert_mpath_boot_made_the_map(&run);
+}
+
+/// Only one path at power-on; the second HBA and its disk are hot-plugged a
+/// few seconds after mpath-boot started, while it waits for two paths.
+#[test]
+fn a_path_hot_plugged_during_the_wait_joins_the_root_map() {
+    let run = boot(&BootConfig {
+        name: "boot-late-path",
+        root: MPATH_ROOT,
+        initrd: "initramfs-tools.img",
+        append: &["mpath_boot.wait=60", "mpath_boot.paths=2"],
+        paths: 1,
+        hotplug: Some(HotPlug {
+            after: "mpath-boot: assembling multipath maps",
+            delay: Duration::from_secs(3),
+        }),
+        timeout: BOOT_TIMEOUT,
+    });
+    run.assert_root_on_multipath(&["sda", "sdb"]);
+    // sdb came after mpath-boot had started: it was waiting, not early.
+    let started = run.console.find("mpath-boot: assembling multipath maps");
+    let attached = run.console.find("[sdb] Attached SCSI disk");
+    match (started, attached) {
+        (Some(s), Some(a)) if s < a => {}
+        _ => run.fail("sdb was not attached after mpath-boot started"),
+    }
+}
+
+/// mpath_boot=off (initramfs-tools, dracut's shell initramfs) and
+/// rd.multipath=0 (dracut with systemd) switch mpath-boot off: the system boots from the plain SCSI partition and
+/// no dm device exists.
+#[test]
+fn switched_off_on_the_kernel_command_line_nothing_is_assembled() {
+    let cases: [(&str, &str, &[&str]); 3] = [
+        (
+            "boot-off-initramfs-tools",
+            "initramfs-tools.img",
+            &["mpath_boot=off"],
+        ),
+        (
+            "boot-off-dracut-systemd",
+            "dracut-systemd.img",
+            &["rd.multipath=0", "rd.shell=0", "rd.timeout=60"],
+        ),
+        (
+            "boot-off-dracut-sh",
+            "dracut-sh.img",
+            &["mpath_boot=off", "rd.shell=0", "rd.retry=60"],
+        ),
+    ];
+    for (name, initrd, append) in cases {
+        let run = boot(&BootConfig {
+            name,
+            initrd,
+            root: "/dev/sda1",
+            append,
+            paths: 2,
+            hotplug: None,
+            timeout: BOOT_TIMEOUT,
+        });
+        if !run.report.contains("@@BOOT:END") {
+            run.fail("the root filesystem's init never reported");
+        }
+        let root = run.lines("ROOT");
+        if root.len() != 1 || !["8:1", "8:17"].contains(&root[0][0].as_str()) {
+            run.fail(&format!("/ is not on sda1 or sdb1: {root:?}"));
+        }
+        if !run.lines("DM").is_empty() {
+            run.fail("a dm device exists although mpath-boot was switched off");
+        }
+        if run.console.contains(&format!("create: {WWID}")) {
+            run.fail("mpath-boot made a map although switched off");
+        }
+    }
+}
+
+/// The wait for a second path runs out: mpath-boot exits 1, the initramfs
+/// script logs it and the system still boots, from the one-path map.
+#[test]
+fn when_the_wait_runs_out_the_boot_goes_on_with_the_paths_there_are() {
+    let run = boot(&BootConfig {
+        name: "boot-wait-runs-out",
+        root: MPATH_ROOT,
+        initrd: "initramfs-tools.img",
+        append: &["mpath_boot.wait=4", "mpath_boot.paths=2"],
+        paths: 1,
+        hotplug: None,
+        timeout: BOOT_TIMEOUT,
+    });
+    run.assert_root_on_multipath(&["sda"]);
+    if !run
+        .console
+        .contains("Failure: mpath-boot: exit status 1; continuing the boot")
+    {
+        run.fail("the local-top script did not report mpath-boot's failure");
+    }
+}
