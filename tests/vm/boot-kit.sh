@@ -34,9 +34,12 @@ export DEBIAN_FRONTEND=noninteractive
 . "$kitdir/kit.env"
 
 # 2. Host packages, installed only when missing. initramfs-tools pulls in
-# udev (so its images run udev); dracut-core installs beside it.
+# udev (so its images run udev); dracut-core installs beside it; zstd
+# compresses the images; dracut puts systemd in an image only if the host
+# has it.
+pkgs=(initramfs-tools dracut-core fdisk e2fsprogs busybox-static dmsetup zstd systemd)
 missing=()
-for p in initramfs-tools dracut-core fdisk e2fsprogs busybox-static dmsetup; do
+for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")
 done
 if [ ${#missing[@]} -gt 0 ]; then
@@ -60,9 +63,11 @@ else
 fi
 [ -x "$bin" ] || { echo "boot-kit.sh: $bin is not an executable" >&2; exit 1; }
 
-# 4. Up to date? The hash covers everything that goes into the outputs.
+# 4. Up to date? The hash covers everything that goes into the outputs,
+# the host packages' versions included.
 hash=$( { sha256sum "$bin" "$0" "$VMLINUZ"
-          find "$repo/initramfs-hooks" -type f -print0 | sort -z | xargs -0 sha256sum; } |
+          find "$repo/initramfs-hooks" -type f -print0 | sort -z | xargs -0 sha256sum
+          dpkg-query -W "${pkgs[@]}" udev; } |
         sed 's/ .*//' | sha256sum | cut -c1-16)
 if [ -f "$out/boot.env" ] && grep -qx "HASH='$hash'" "$out/boot.env"; then
     exit 0
@@ -171,6 +176,10 @@ for img in initramfs-tools dracut-systemd dracut-sh; do
     grep -q 'usr/sbin/mpath-boot$' "$out/$img.list" ||
         { echo "boot-kit.sh: $img.img lacks usr/sbin/mpath-boot" >&2; exit 1; }
 done
+grep -q 'usr/lib/systemd/systemd$' "$out/dracut-systemd.list" ||
+    { echo "boot-kit.sh: dracut-systemd.img has no systemd" >&2; exit 1; }
+! grep -q 'usr/lib/systemd/systemd$' "$out/dracut-sh.list" ||
+    { echo "boot-kit.sh: dracut-sh.img has systemd" >&2; exit 1; }
 
 cat > "$out/boot.env" <<EOF
 HASH='$hash'
