@@ -165,8 +165,14 @@ t3=$(date +%s)
 echo "boot-kit.sh: mkinitramfs $((t1 - t0)) s, dracut (systemd) $((t2 - t1)) s, dracut (shell) $((t3 - t2)) s" >&2
 EOF
 )
+# The overlay on /usr covers /lib/modules only on a merged-/usr system (every
+# Debian since bookworm); /boot is a mount point.
+[ "$(readlink -f /lib)" = /usr/lib ] ||
+    { echo "boot-kit.sh: /lib is not /usr/lib (merged /usr needed)" >&2; exit 1; }
+mkdir -p /boot
 export stage conf out KVER KROOT MODDIR
-unshare --mount sh -c "$build"
+unshare --mount sh -c "$build" ||
+    { tail -n 25 "$out"/*.log >&2; echo "boot-kit.sh: image build failed (logs in $out)" >&2; exit 1; }
 
 # 9. Listings, for debugging and for the tests' checks on the contents.
 lsinitramfs "$out/initramfs-tools.img" > "$out/initramfs-tools.list"
