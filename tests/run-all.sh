@@ -8,6 +8,8 @@ echo "==> tests/vm/kit.sh (qemu, busybox, Debian kernel into target/vm-kit)"
 tests/vm/kit.sh
 echo "==> tests/vm/reference-kit.sh (Debian multipath-tools 0.9.4 overlay into target/vm-kit/reference)"
 tests/vm/reference-kit.sh
+echo "==> tests/vm/boot-kit.sh (mkinitramfs and dracut images with initramfs-hooks/, root disk, into target/vm-kit/boot)"
+tests/vm/boot-kit.sh
 echo "==> cargo test --release $*"
 cargo test --release "$@"
 echo "==> all tests passed"
