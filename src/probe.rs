@@ -39,6 +39,20 @@ pub enum Attr {
     PreferredPath,
 }
 
+impl Attr {
+    /// The attribute's file name under the SCSI device's sysfs directory.
+    pub fn sysfs_name(self) -> &'static str {
+        match self {
+            Attr::Inquiry => "inquiry",
+            Attr::Vpd83 => "vpd_pg83",
+            Attr::Vpd80 => "vpd_pg80",
+            Attr::State => "state",
+            Attr::AccessState => "access_state",
+            Attr::PreferredPath => "preferred_path",
+        }
+    }
+}
+
 /// Source of cached attributes; `None` means "not cached, ask the device".
 pub trait DeviceAttributes {
     fn read(&self, attr: Attr, buf: &mut [u8]) -> Option<usize>;
@@ -353,25 +367,14 @@ mod tests {
 
     impl FakeAttributes {
         fn with(mut self, attr: Attr, data: &[u8]) -> Self {
-            self.0.insert(key(attr), data.to_vec());
+            self.0.insert(attr.sysfs_name(), data.to_vec());
             self
-        }
-    }
-
-    fn key(attr: Attr) -> &'static str {
-        match attr {
-            Attr::Inquiry => "inquiry",
-            Attr::Vpd83 => "vpd_pg83",
-            Attr::Vpd80 => "vpd_pg80",
-            Attr::State => "state",
-            Attr::AccessState => "access_state",
-            Attr::PreferredPath => "preferred_path",
         }
     }
 
     impl DeviceAttributes for FakeAttributes {
         fn read(&self, attr: Attr, buf: &mut [u8]) -> Option<usize> {
-            let data = self.0.get(key(attr))?;
+            let data = self.0.get(attr.sysfs_name())?;
             let n = data.len().min(buf.len());
             buf[..n].copy_from_slice(&data[..n]);
             Some(n)

@@ -197,15 +197,7 @@ impl SysfsAttributes {
 
 impl DeviceAttributes for SysfsAttributes {
     fn read(&self, attr: Attr, buf: &mut [u8]) -> Option<usize> {
-        let file = match attr {
-            Attr::Inquiry => "inquiry",
-            Attr::Vpd83 => "vpd_pg83",
-            Attr::Vpd80 => "vpd_pg80",
-            Attr::State => "state",
-            Attr::AccessState => "access_state",
-            Attr::PreferredPath => "preferred_path",
-        };
-        read_into(&self.device.join(file), buf)
+        read_into(&self.device.join(attr.sysfs_name()), buf)
     }
 }
 
