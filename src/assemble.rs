@@ -7,7 +7,6 @@ use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crate::discover::naming::sg_devnum;
 use crate::discover::{ioctl, sysfs, Discovery, ScanMethod};
 use crate::group::{self, Policy};
 use crate::log;
@@ -294,7 +293,7 @@ fn probe_one(root: &FsPath, method: ScanMethod, candidate: &Candidate, options: 
         &NoAttributes
     };
     let dev = root.join("dev");
-    let sg_node = candidate.sg.as_ref().map(|sg| dev.join(sg.as_str()));
+    let sg_node = candidate.sg.as_ref().map(|sg| dev.join(sg.name.as_str()));
     let opened = match sg_node.filter(|node| node.exists()) {
         Some(node) => SgDevice::open(&node),
         None => SgDevice::open(&dev.join(candidate.name.as_str())),
@@ -396,9 +395,7 @@ fn make_path_nodes(root: &FsPath, candidates: &[Candidate]) {
     for c in candidates {
         let mut wanted = vec![(c.name.as_str(), NodeKind::Block, c.devnum)];
         if let Some(sg) = &c.sg {
-            if let Some(index) = sg.strip_prefix("sg").and_then(|n| n.parse().ok()) {
-                wanted.push((sg.as_str(), NodeKind::Char, sg_devnum(index)));
-            }
+            wanted.push((sg.name.as_str(), NodeKind::Char, sg.devnum));
         }
         for (name, kind, devnum) in wanted {
             let node = dev.join(name);

@@ -75,10 +75,17 @@ pub struct Candidate {
     pub devnum: DevNum,
     /// Size in 512-byte sectors.
     pub sectors: u64,
-    /// The matching SCSI generic node (`sg3`), used for SG_IO when present.
-    pub sg: Option<DevName>,
+    /// The matching SCSI generic node, used for SG_IO when present.
+    pub sg: Option<SgNode>,
     /// Hardware handler attached by the kernel (sysfs `dh_state`).
     pub handler: Option<String<16>>,
+}
+
+/// A SCSI generic node: name (`sg3`) and device number (21:3).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SgNode {
+    pub name: DevName,
+    pub devnum: DevNum,
 }
 
 /// Probe settings.
@@ -422,7 +429,7 @@ mod tests {
             hctl: Hctl::default(),
             devnum: DevNum { major: 8, minor: 0 },
             sectors: 16384,
-            sg: dev_name("sg0"),
+            sg: Some(SgNode { name: dev_name("sg0").unwrap(), devnum: DevNum { major: 21, minor: 0 } }),
             handler: None,
         }
     }

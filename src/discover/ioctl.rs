@@ -15,7 +15,7 @@ use super::pivot::pivot;
 use super::Discovery;
 use crate::limits::MAX_PATHS;
 use crate::path::{DevName, DevNum, Hctl};
-use crate::probe::Candidate;
+use crate::probe::{Candidate, SgNode};
 use crate::sys::nodes::{self, NodeKind, NodeOutcome};
 use crate::sys::scsi_ioctl;
 
@@ -31,6 +31,7 @@ pub struct ScanOptions {
 /// One sg node that answered SG_GET_SCSI_ID.
 struct SgFound {
     name: DevName,
+    devnum: DevNum,
     hctl: Hctl,
     device_type: u8,
 }
@@ -59,7 +60,7 @@ pub fn scan(root: &Path, options: ScanOptions, multipath_members: &[DevNum]) -> 
             continue;
         };
         match scsi_ioctl::sg_scsi_id(&file) {
-            Ok((hctl, device_type)) => sgs.push(SgFound { name, hctl, device_type }),
+            Ok((hctl, device_type)) => sgs.push(SgFound { name, devnum: sg_devnum(index), hctl, device_type }),
             Err(e) => discovery.passed_over.push((name, format!("SG_GET_SCSI_ID failed: {e}"))),
         }
     }
@@ -108,7 +109,7 @@ pub fn scan(root: &Path, options: ScanOptions, multipath_members: &[DevNum]) -> 
                 hctl,
                 devnum: sd.devnum,
                 sectors: sd.sectors,
-                sg: sg.map(|sg| sg.name.clone()),
+                sg: sg.map(|sg| SgNode { name: sg.name.clone(), devnum: sg.devnum }),
                 handler: None,
             },
         ));

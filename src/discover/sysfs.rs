@@ -10,7 +10,7 @@ use heapless::String;
 use super::Discovery;
 use crate::limits::MAX_PATHS;
 use crate::path::{dev_name, DevNum, Hctl};
-use crate::probe::{Attr, Candidate, DeviceAttributes};
+use crate::probe::{Attr, Candidate, DeviceAttributes, SgNode};
 
 /// Discovery failed as a whole (a single bad device is only passed over).
 #[derive(Debug)]
@@ -97,7 +97,10 @@ fn candidate(root: &Path, name: &str, mounts: &[DevNum]) -> Result<Candidate, st
     if let Some(why) = in_use(root, name, devnum, mounts) {
         return Err(why);
     }
-    let sg = first_entry(&device.join("scsi_generic")).and_then(|n| dev_name(&n));
+    let sg = first_entry(&device.join("scsi_generic")).and_then(|n| {
+        let devnum = read_text(&device.join("scsi_generic").join(&n).join("dev")).and_then(|t| DevNum::parse(&t))?;
+        Some(SgNode { name: dev_name(&n)?, devnum })
+    });
     let handler = read_text(&device.join("dh_state"))
         .map(|t| t.trim().to_owned())
         .filter(|t| !t.is_empty() && t != "detached")
@@ -236,7 +239,8 @@ mod tests {
             self.write(&format!("{dev_dir}/type"), &format!("{kind}\n"));
             self.write(&format!("{dev_dir}/state"), "running\n");
             self.write(&format!("{dev_dir}/dh_state"), "alua\n");
-            fs::create_dir_all(self.root.join(&dev_dir).join("scsi_generic").join(sg)).unwrap();
+            let sg_minor: u32 = sg.trim_start_matches("sg").parse().unwrap();
+            self.write(&format!("{dev_dir}/scsi_generic/{sg}/dev"), &format!("21:{sg_minor}\n"));
             symlink(self.root.join(&dev_dir), self.root.join(&block_dir).join("device")).unwrap();
             symlink(self.root.join(&block_dir), self.root.join("sys/block").join(name)).unwrap();
         }
@@ -261,7 +265,8 @@ mod tests {
         assert_eq!(sda.hctl, Hctl { host: 0, channel: 0, target: 0, lun: 0 });
         assert_eq!(sda.devnum, DevNum { major: 8, minor: 0 });
         assert_eq!(sda.sectors, 16384);
-        assert_eq!(sda.sg.as_deref(), Some("sg0"));
+        let sg = sda.sg.as_ref().unwrap();
+        assert_eq!((sg.name.as_str(), sg.devnum), ("sg0", DevNum { major: 21, minor: 0 }));
         assert_eq!(sda.handler.as_deref(), Some("alua"));
         assert_eq!(found.passed_over.len(), 1);
         assert!(found.passed_over[0].1.contains("not a disk"));
