@@ -49,7 +49,7 @@ fn sfdisk_image(path: &Path, mb: u64, script: &str) {
 /// An image whose MBR has the given (type, start, sectors) primary entries,
 /// written byte by byte: for tables sfdisk would refuse to write.
 fn raw_mbr_image(path: &Path, mb: u64, entries: &[(u8, u32, u32)], extra: &[(u64, [u8; 512])]) {
-    let mut disk = fs::File::create(path).unwrap();
+    let disk = fs::File::create(path).unwrap();
     disk.set_len(mb << 20).unwrap();
     let mut mbr = [0u8; 512];
     for (i, &(kind, start, sectors)) in entries.iter().enumerate() {
