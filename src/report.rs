@@ -8,13 +8,15 @@ use crate::path::Path;
 /// Size in multipath-tools' style: `8.0M`, `1.5G`, `512K`.
 pub fn human_size(sectors: u64) -> String {
     let mut value = sectors as f64 / 2.0; // KiB
-    for unit in ['K', 'M', 'G', 'T', 'P'] {
-        if value < 1024.0 || unit == 'P' {
-            return format!("{value:.1}{unit}");
+    let mut unit = 'K';
+    for bigger in ['M', 'G', 'T', 'P'] {
+        if value < 1024.0 {
+            break;
         }
         value /= 1024.0;
+        unit = bigger;
     }
-    unreachable!("the loop returns at P")
+    format!("{value:.1}{unit}")
 }
 
 /// One line for a map: what was done, its name, size, handler and paths
