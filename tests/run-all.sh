@@ -11,5 +11,13 @@ tests/vm/reference-kit.sh
 echo "==> tests/vm/boot-kit.sh (mkinitramfs and dracut images with initramfs-hooks/, root disk, into target/vm-kit/boot)"
 tests/vm/boot-kit.sh
 echo "==> cargo test --release $*"
-cargo test --release "$@"
-echo "==> all tests passed"
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+set +e
+cargo test --release "$@" 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
+set -e
+# One closing line for the whole run, summed over every test binary.
+awk '/^test result:/ { for (i = 2; i <= NF; i++) { if ($i == "passed;") p += $(i-1); if ($i == "failed;") f += $(i-1) } }
+     END { printf "tests: %d passed, %d failed\n", p, f }' "$log"
+exit "$status"

@@ -234,6 +234,8 @@ section hung mpath-boot -t 3
 end=$(cut -d. -f1 /proc/uptime)
 section elapsed echo $((end - start))
 section ls dmsetup ls
+# Answer again, or the shutdown's cache flushes time out one by one.
+echo 0 > /sys/bus/pseudo/drivers/scsi_debug/opts
 "#,
         scsi_debug(EIGHT_PATHS, 8)
     );
