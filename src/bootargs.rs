@@ -3,8 +3,10 @@
 //! `rd.multipath=0` (dracut's convention) and `mpath_boot=off` disable
 //! mpath-boot; `mpath_boot.wait=SECONDS`, `mpath_boot.policy=POLICY` and
 //! `mpath_boot.paths=N` tune it; `root=/dev/mapper/NAME` names a device to
-//! wait for. A bad value never fails the boot: it is reported and the
-//! default is kept.
+//! wait for, unless `mpath_boot.expect=NAME` (repeatable) names the devices
+//! instead (for a root on LVM over multipath, whose name mpath-boot never
+//! makes). A bad value never fails the boot: it is reported and the default
+//! is kept.
 
 use crate::group::Policy;
 
@@ -20,7 +22,7 @@ pub struct BootArgs {
     pub policy: Option<Policy>,
     /// Paths every map should have before waiting ends.
     pub min_paths: Option<usize>,
-    /// Device-mapper names to wait for (from `root=`).
+    /// Device-mapper names to wait for (`mpath_boot.expect=`, else `root=`).
     pub expect: Vec<String>,
     /// Messages about values that were ignored.
     pub ignored: Vec<String>,
@@ -29,6 +31,7 @@ pub struct BootArgs {
 /// Parses `/proc/cmdline` text.
 pub fn parse(cmdline: &str) -> BootArgs {
     let mut args = BootArgs::default();
+    let mut from_root = Vec::new();
     for word in cmdline.split_whitespace() {
         let (key, value) = match word.split_once('=') {
             Some((k, v)) => (k, v.trim_matches('"')),
@@ -66,12 +69,23 @@ pub fn parse(cmdline: &str) -> BootArgs {
             },
             "root" => {
                 if let Some(name) = mapper_name(value) {
+                    from_root.push(name.to_owned());
+                }
+            }
+            "mpath_boot.expect" => {
+                let name = mapper_name(value).unwrap_or(value);
+                if name.is_empty() || name.contains('/') {
+                    ignore("mpath_boot.expect takes a map name or /dev/mapper/NAME");
+                } else {
                     args.expect.push(name.to_owned());
                 }
             }
             k if k.starts_with("mpath_boot.") => ignore("unknown mpath_boot option"),
             _ => {}
         }
+    }
+    if args.expect.is_empty() {
+        args.expect = from_root;
     }
     args
 }
@@ -129,6 +143,15 @@ mod tests {
         assert!(parse("root=UUID=1234").expect.is_empty());
         assert!(parse("root=/dev/mapper/").expect.is_empty());
         assert!(parse("root=/dev/mapper/a/b").expect.is_empty());
+    }
+
+    #[test]
+    fn explicit_expectations_replace_the_root_device() {
+        let a = parse("root=/dev/mapper/vg-root mpath_boot.expect=3600a mpath_boot.expect=/dev/mapper/3600b-part2");
+        assert_eq!(a.expect, ["3600a", "3600b-part2"]);
+        let bad = parse("root=/dev/mapper/vg-root mpath_boot.expect=/dev/sda");
+        assert_eq!(bad.expect, ["vg-root"]);
+        assert_eq!(bad.ignored.len(), 1);
     }
 
     #[test]

@@ -52,9 +52,18 @@ section tables dmsetup table
     let run = boot(&VmConfig {
         name: "wait-cmdline",
         script,
-        kernel_args: ["mpath_boot.wait=abc", "mpath_boot.policy=multibus", "mpath_boot.paths=2", "mpath_boot.wait=60"]
-            .map(String::from)
-            .to_vec(),
+        // root= names an LV mpath-boot never makes; mpath_boot.expect
+        // replaces it, or the wait would run out.
+        kernel_args: [
+            "mpath_boot.wait=abc",
+            "mpath_boot.policy=multibus",
+            "mpath_boot.paths=2",
+            "mpath_boot.wait=60",
+            "root=/dev/mapper/vg-root",
+            "mpath_boot.expect=1Linux_scsi_debug_2001",
+        ]
+        .map(String::from)
+        .to_vec(),
         ..Default::default()
     });
     run.assert_success();
