@@ -169,12 +169,10 @@ fn run_round(settings: &Settings, first: bool) -> Round {
     if coalesced.maps.is_empty() {
         warn!("no multipath candidates found");
     }
-    let Some(dm) = dm else {
-        if !settings.dry_run {
-            round.failures += coalesced.maps.len();
-        }
+    if dm.is_none() && !settings.dry_run {
+        round.failures += coalesced.maps.len();
         return round;
-    };
+    }
     let udev = nodes::udev_running(&settings.root);
     let make_nodes = settings.may_mknod() && !udev;
     let partition_options = PartitionOptions {
@@ -200,7 +198,12 @@ fn run_round(settings: &Settings, first: bool) -> Round {
             continue;
         }
         debug!("{name}: table 0 {} multipath {params}", plan.sectors);
-        match apply(&dm, name, &uuid, plan.sectors, &params, settings.dry_run) {
+        let outcome = match &dm {
+            Some(dm) => apply(dm, name, &uuid, plan.sectors, &params, settings.dry_run),
+            // A dry run without device-mapper cannot tell what exists.
+            None => Ok(("would create", None)),
+        };
+        match outcome {
             Ok((action, info)) => {
                 if first || action != "unchanged" {
                     let dm_name = info.as_ref().map(|i| format!("dm-{}", i.devnum.minor));
@@ -213,12 +216,12 @@ fn run_round(settings: &Settings, first: bool) -> Round {
                     report!("{name}: 0 {} multipath {params}", plan.sectors);
                 }
                 round.maps.push((name.to_owned(), plan.paths.len()));
-                if let Some(info) = info {
+                if let (Some(info), Some(dm)) = (info, &dm) {
                     if make_nodes {
                         make_map_node(&settings.root, &info.name, info.devnum);
                     }
                     if settings.partitions {
-                        round.failures += partmaps::sync(&dm, &settings.root, &info, name, partition_options);
+                        round.failures += partmaps::sync(dm, &settings.root, &info, name, partition_options);
                     }
                 }
             }
@@ -229,7 +232,7 @@ fn run_round(settings: &Settings, first: bool) -> Round {
         }
     }
     round.devices = dm
-        .list()
+        .and_then(|dm| dm.list().ok())
         .map(|maps| maps.into_iter().map(|m| m.name).collect())
         .unwrap_or_default();
     round

@@ -108,6 +108,8 @@ fn dry_run_prints_tables_and_creates_nothing() {
 section dry mpath-boot -d
 section ls dmsetup ls
 section nodes ls /dev/mapper
+rmmod dm_round_robin dm_service_time dm_queue_length dm_multipath dm_mod || exit 20
+section dry_without_dm mpath-boot -d
 "#,
         scsi_debug(EIGHT_PATHS, 8)
     );
@@ -118,6 +120,10 @@ section nodes ls /dev/mapper
     assert_eq!(dry.lines().filter(|l| l.contains(": 0 16384 multipath 0 1 alua 2 1 service-time 0 ")).count(), 4, "{dry}");
     assert!(run.section_ok("ls").contains("No devices found"));
     assert_eq!(run.section_ok("nodes").trim(), "control");
+    // Without device-mapper a dry run still shows what it would load.
+    let without = run.section_ok("dry_without_dm");
+    assert_eq!(without.lines().filter(|l| l.starts_with("would create: ")).count(), 4, "{without}");
+    assert_eq!(without.lines().filter(|l| l.contains(": 0 16384 multipath ")).count(), 4, "{without}");
 }
 
 #[test]
