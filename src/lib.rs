@@ -1,10 +1,11 @@
 //! mpath-boot: assemble device-mapper multipath maps in early boot.
 //!
-//! Pipeline: `discover` (sysfs) -> `probe` (TUR, INQUIRY, VPD, ALUA through
-//! a [`transport::ScsiTransport`]) -> `group` (coalesce by WWID, policies)
-//! -> `table` (multipath table text) -> `sys::dm` (load). Everything that
-//! touches the OS lives in `sys` and `discover`; the rest is pure logic
-//! tested on bytes.
+//! Pipeline: `discover` (sysfs, or sg/sd ioctls) -> `probe` (TUR, INQUIRY,
+//! VPD, ALUA through a [`transport::ScsiTransport`]) -> `group` (coalesce by
+//! WWID, policies) -> `table` (multipath table text) -> `load`
+//! (device-mapper) -> `partmaps` (kpartx-style partition maps). Everything
+//! that touches the OS lives in `sys`, `discover` and the wiring modules;
+//! the rest is pure logic tested on bytes.
 
 #[macro_use]
 pub mod log;
@@ -19,12 +20,14 @@ pub mod discover;
 pub mod group;
 pub mod identify;
 pub mod limits;
+pub mod load;
 pub mod parallel;
 pub mod partitions;
 pub mod partmaps;
 pub mod path;
 pub mod probe;
 pub mod report;
+pub mod scan;
 pub mod scsi;
 pub mod sys;
 pub mod table;

@@ -1,0 +1,107 @@
+//! Loading multipath maps into device-mapper: create, or reload when the
+//! paths changed, or leave alone; and the nodes no udev will make.
+
+use std::path::Path as FsPath;
+
+use crate::path::DevNum;
+use crate::sys::dm::{DeviceMapper, MapError, MapInfo, MULTIPATH_TARGET, UUID_PREFIX};
+use crate::sys::nodes::{self, NodeKind, NodeOutcome};
+use crate::table;
+
+/// Opens device-mapper, making `/dev/mapper/control` first if it is
+/// missing (never in a dry run).
+pub fn open_device_mapper(root: &FsPath, mknod: bool, dry_run: bool) -> Option<DeviceMapper> {
+    let control = root.join("dev/mapper/control");
+    if mknod && !control.exists() {
+        match nodes::ensure(&control, NodeKind::Char, nodes::dm_control_devnum(root)) {
+            Ok(NodeOutcome::Conflict(why)) => warn!("{why}"),
+            Ok(_) => {}
+            Err(e) => error!("cannot create {}: {e}", control.display()),
+        }
+    }
+    match DeviceMapper::open() {
+        Ok(dm) => Some(dm),
+        Err(e) if dry_run => {
+            debug!("{e}: dry run goes on without checking existing maps");
+            None
+        }
+        Err(e) => {
+            error!("{e} (is dm-multipath loaded?)");
+            None
+        }
+    }
+}
+
+/// Creates the map, or reloads it when it exists with other paths.
+/// Returns what was done and the map as the kernel now has it.
+pub fn apply(
+    dm: &DeviceMapper,
+    name: &str,
+    uuid: &str,
+    sectors: u64,
+    params: &str,
+    dry_run: bool,
+) -> Result<(&'static str, Option<MapInfo>), MapError> {
+    if let Some(existing) = dm.by_uuid(uuid)? {
+        if is_same_map(&existing, sectors, params) {
+            return Ok(("unchanged", Some(existing)));
+        }
+        if dry_run {
+            return Ok(("would reload", Some(existing)));
+        }
+        dm.reload(&existing.name, sectors, MULTIPATH_TARGET, params)?;
+        return Ok(("reload", dm.by_uuid(uuid)?));
+    }
+    if let Some(other) = dm.by_name(name)? {
+        return Err(MapError {
+            action: format!("create {name}"),
+            errno: None,
+            detail: format!(
+                "a device-mapper device of that name exists with UUID {:?}; left untouched",
+                other.uuid
+            ),
+        });
+    }
+    if dry_run {
+        return Ok(("would create", None));
+    }
+    dm.create(name, uuid, sectors, MULTIPATH_TARGET, params)?;
+    Ok(("create", dm.by_uuid(uuid)?))
+}
+
+fn is_same_map(existing: &MapInfo, sectors: u64, params: &str) -> bool {
+    if !existing.is_multipath() || existing.sectors() != sectors {
+        return false;
+    }
+    match (table::parse(&existing.targets[0].3), table::parse(params)) {
+        (Ok(current), Ok(wanted)) => current.same_layout(&wanted),
+        _ => false,
+    }
+}
+
+/// Devices that are paths of multipath maps already loaded.
+pub fn multipath_members(dm: &DeviceMapper) -> Vec<DevNum> {
+    let maps = match dm.list() {
+        Ok(maps) => maps,
+        Err(e) => {
+            warn!("{e}");
+            return Vec::new();
+        }
+    };
+    maps.iter()
+        .filter(|m| m.is_multipath() && m.uuid.starts_with(UUID_PREFIX))
+        .filter_map(|m| table::parse(&m.targets[0].3).ok())
+        .flat_map(|t| t.devices().filter_map(DevNum::parse).collect::<Vec<_>>())
+        .collect()
+}
+
+/// Makes `/dev/mapper/<name>` where no udev will.
+pub fn make_map_node(root: &FsPath, name: &str, devnum: DevNum) {
+    let node = root.join("dev/mapper").join(name);
+    match nodes::ensure(&node, NodeKind::Block, devnum) {
+        Ok(NodeOutcome::Created) => debug!("created {}", node.display()),
+        Ok(NodeOutcome::Present) => {}
+        Ok(NodeOutcome::Conflict(why)) => warn!("{why}"),
+        Err(e) => error!("cannot create {}: {e}", node.display()),
+    }
+}
