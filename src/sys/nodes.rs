@@ -9,6 +9,8 @@ use std::io;
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::Path;
 
+use rustix::fs::{FileType, Mode, CWD};
+
 use crate::path::DevNum;
 
 /// Character (sg, control) or block (sd, dm) node.
@@ -39,18 +41,12 @@ pub fn ensure(path: &Path, kind: NodeKind, devnum: DevNum) -> io::Result<NodeOut
             if let Some(parent) = path.parent() {
                 fs::create_dir_all(parent)?;
             }
-            let mode = match kind {
-                NodeKind::Char => libc::S_IFCHR,
-                NodeKind::Block => libc::S_IFBLK,
-            } | 0o600;
-            let dev = libc::makedev(devnum.major, devnum.minor);
-            nix::sys::stat::mknod(
-                path,
-                nix::sys::stat::SFlag::from_bits_truncate(mode & libc::S_IFMT),
-                nix::sys::stat::Mode::from_bits_truncate(mode & 0o7777),
-                dev,
-            )
-            .map_err(io::Error::from)?;
+            let file_type = match kind {
+                NodeKind::Char => FileType::CharacterDevice,
+                NodeKind::Block => FileType::BlockDevice,
+            };
+            let dev = rustix::fs::makedev(devnum.major, devnum.minor);
+            rustix::fs::mknodat(CWD, path, file_type, Mode::RUSR | Mode::WUSR, dev).map_err(io::Error::from)?;
             Ok(NodeOutcome::Created)
         }
         other => other,
@@ -69,8 +65,8 @@ pub fn probe(path: &Path, kind: NodeKind, devnum: DevNum) -> io::Result<NodeOutc
             };
             let rdev = meta.rdev();
             let found = DevNum {
-                major: libc::major(rdev),
-                minor: libc::minor(rdev),
+                major: rustix::fs::major(rdev),
+                minor: rustix::fs::minor(rdev),
             };
             if right_kind && found == devnum {
                 Ok(NodeOutcome::Present)
