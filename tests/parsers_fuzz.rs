@@ -6,42 +6,13 @@
 //! pages and mutations of real-device fixtures to each parser. Runs in well
 //! under a second in release builds, so it always runs with `cargo test`.
 
+mod fuzzing;
+
+use fuzzing::Rng;
 use mpath_boot::alua::{self, AccessState};
 use mpath_boot::identify::{self, vendor, Wwid, WWID_MAX};
 use mpath_boot::scsi::{inquiry, rtpg, sense, vpd};
 
-/// xorshift64* — tiny, deterministic, good enough to cover byte patterns.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-
-    fn byte(&mut self) -> u8 {
-        self.next() as u8
-    }
-
-    fn chance(&mut self, one_in: usize) -> bool {
-        self.below(one_in) == 0
-    }
-
-    fn bytes(&mut self, max_len: usize) -> Vec<u8> {
-        let len = self.below(max_len + 1);
-        (0..len).map(|_| self.byte()).collect()
-    }
-
-    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
-        &items[self.below(items.len())]
-    }
-}
 
 /// scsi_debug page 0x83 (host 0, target 0, LUN 0), as the kernel builds it.
 const SCSI_DEBUG_83: &[u8] = &[
@@ -110,16 +81,16 @@ fn check_wwid(wwid: &Wwid, context: &dyn std::fmt::Debug) {
 /// Flip bits, cut, extend, overwrite and poke length bytes.
 fn mutate(rng: &mut Rng, seed: &[u8], length_bytes: &[usize]) -> Vec<u8> {
     let mut buf = seed.to_vec();
-    for _ in 0..1 + rng.below(4) {
-        match rng.below(7) {
+    for _ in 0..1 + rng.index(4) {
+        match rng.index(7) {
             0 => {
                 if !buf.is_empty() {
-                    let i = rng.below(buf.len());
-                    buf[i] ^= 1 << rng.below(8);
+                    let i = rng.index(buf.len());
+                    buf[i] ^= 1 << rng.index(8);
                 }
             }
             1 => {
-                let keep = rng.below(buf.len() + 1);
+                let keep = rng.index(buf.len() + 1);
                 buf.truncate(keep);
             }
             2 => {
@@ -128,7 +99,7 @@ fn mutate(rng: &mut Rng, seed: &[u8], length_bytes: &[usize]) -> Vec<u8> {
             }
             3 => {
                 if !buf.is_empty() {
-                    let i = rng.below(buf.len());
+                    let i = rng.index(buf.len());
                     buf[i] = *rng.pick(&[0x00, 0xff, 0x20, 0x2f, 0x7f, 0x80]);
                 }
             }
@@ -140,15 +111,15 @@ fn mutate(rng: &mut Rng, seed: &[u8], length_bytes: &[usize]) -> Vec<u8> {
             }
             5 => {
                 if !buf.is_empty() {
-                    let i = rng.below(buf.len());
+                    let i = rng.index(buf.len());
                     buf[i] = rng.byte();
                 }
             }
             _ => {
                 // Splice: duplicate or drop a chunk, shifting later structure.
                 if buf.len() > 2 {
-                    let at = rng.below(buf.len());
-                    let n = rng.below(12).min(buf.len() - at);
+                    let at = rng.index(buf.len());
+                    let n = rng.index(12).min(buf.len() - at);
                     if rng.chance(2) {
                         buf.drain(at..at + n);
                     } else {
@@ -165,21 +136,21 @@ fn mutate(rng: &mut Rng, seed: &[u8], length_bytes: &[usize]) -> Vec<u8> {
 /// A page 0x83 of random designators, biased towards the interesting ones.
 fn random_page83(rng: &mut Rng) -> Vec<u8> {
     let mut body = Vec::new();
-    for _ in 0..rng.below(8) {
+    for _ in 0..rng.index(8) {
         let any = rng.byte() & 0x0f;
         let kind = *rng.pick(&[0u8, 1, 2, 3, 3, 3, 4, 5, 8, 8, 0xa, any]);
-        let assoc = if rng.chance(3) { rng.below(4) as u8 } else { 0 };
+        let assoc = if rng.chance(3) { rng.index(4) as u8 } else { 0 };
         let len = match kind {
             3 => *rng.pick(&[8usize, 16, 8, 0, 12]),
             2 => *rng.pick(&[8usize, 12, 16, 10]),
             _ => {
                 let max = if rng.chance(8) { 256 } else { 40 };
-                rng.below(max)
+                rng.index(max)
             }
         };
         let mut value: Vec<u8> = match kind {
             1 | 8 => (0..len)
-                .map(|_| match rng.below(40) {
+                .map(|_| match rng.index(40) {
                     0 => rng.byte(),
                     1 => 0,
                     2..=8 => b' ',
@@ -212,8 +183,8 @@ fn random_page83(rng: &mut Rng) -> Vec<u8> {
 }
 
 fn printable_text(rng: &mut Rng, max: usize) -> String {
-    (0..rng.below(max + 1))
-        .map(|_| match rng.below(80) {
+    (0..rng.index(max + 1))
+        .map(|_| match rng.index(80) {
             0 => '/',
             1 => '\t',
             2 => '\u{e9}',

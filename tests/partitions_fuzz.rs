@@ -10,43 +10,23 @@
 //! table must hold distinct, non-empty, non-overlapping partitions within
 //! the disk. Runs in well under a second in release builds.
 
+mod fuzzing;
+
 use std::cell::Cell;
 use std::io;
 
+use fuzzing::Rng;
 use mpath_boot::partitions::mbr::{self, MbrEntry};
 use mpath_boot::partitions::plan::plan;
 use mpath_boot::partitions::testimage::{self, Fixture, SparseDisk};
 use mpath_boot::partitions::{read_table, Partition, PartitionTable, MAX_READ_BYTES};
 
-/// xorshift64* — tiny, deterministic, good enough to cover byte patterns.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
-    }
-
-    fn chance(&mut self, one_in: u64) -> bool {
-        self.below(one_in) == 0
-    }
-
-    fn pick<T: Copy>(&mut self, items: &[T]) -> T {
-        items[self.below(items.len() as u64) as usize]
-    }
-}
 
 /// `rng.pick` over choices that themselves draw from `rng`.
 macro_rules! pick {
     ($rng:expr, [$($choice:expr),+ $(,)?]) => {{
         let choices = [$($choice),+];
-        $rng.pick(&choices)
+        *$rng.pick(&choices)
     }};
 }
 
@@ -96,7 +76,7 @@ fn mutate(rng: &mut Rng, disk: &mut SparseDisk, block_size: u32) {
     let block = u64::from(block_size);
     let written = disk.written_sectors();
     let last_block = disk.sectors() * 512 / block - 1;
-    let sector = rng.pick(&written);
+    let sector = *rng.pick(&written);
     match rng.below(9) {
         0 => {
             let at = sector * 512 + rng.below(512);
@@ -111,7 +91,7 @@ fn mutate(rng: &mut Rng, disk: &mut SparseDisk, block_size: u32) {
         }
         3 => {
             let value = interesting_value(rng, disk);
-            write_field(disk, sector * 512 + rng.pick(&MBR_FIELDS), 4, value);
+            write_field(disk, sector * 512 + *rng.pick(&MBR_FIELDS), 4, value);
         }
         4 => {
             // A partition type, often an extended or protective one.
@@ -119,13 +99,13 @@ fn mutate(rng: &mut Rng, disk: &mut SparseDisk, block_size: u32) {
             disk.write(sector * 512 + 450 + 16 * rng.below(4), &[kind]);
         }
         5 => {
-            let (offset, width) = rng.pick(&GPT_HEADER_FIELDS);
+            let (offset, width) = *rng.pick(&GPT_HEADER_FIELDS);
             let lba = pick!(rng, [1, last_block]);
             let value = interesting_value(rng, disk);
             write_field(disk, lba * block + offset, width, value);
         }
         6 => {
-            let (offset, width) = rng.pick(&GPT_ENTRY_FIELDS);
+            let (offset, width) = *rng.pick(&GPT_ENTRY_FIELDS);
             let entry = rng.below(4) * 128;
             let array = pick!(
                 rng,
@@ -140,7 +120,7 @@ fn mutate(rng: &mut Rng, disk: &mut SparseDisk, block_size: u32) {
         }
         7 => {
             // Copy a sector over another: duplicate EBRs and headers.
-            let target = rng.pick(&written);
+            let target = *rng.pick(&written);
             let bytes = disk.bytes(sector * 512, 512);
             disk.write(target * 512, &bytes);
         }
@@ -328,7 +308,7 @@ fn random_boot_records_never_panic() {
             let entries: Vec<MbrEntry> = (0..4)
                 .map(|_| MbrEntry {
                     boot: pick!(rng, [0, 0x80, rng.next() as u8]),
-                    kind: rng.pick(&[0x05, 0x0f, 0x85, 0x83, 0x00, 0xee]),
+                    kind: *rng.pick(&[0x05, 0x0f, 0x85, 0x83, 0x00, 0xee]),
                     start: pick!(rng, [0, 1, 2, rng.below(64) as u32, rng.next() as u32]),
                     blocks: pick!(rng, [0, 1, 2, rng.below(64) as u32, rng.next() as u32]),
                 })
@@ -338,7 +318,7 @@ fn random_boot_records_never_panic() {
             }
             sector += 1 + rng.below(8);
         }
-        let block_size = rng.pick(&[512, 512, 4096]);
+        let block_size = *rng.pick(&[512, 512, 4096]);
         run(
             &disk,
             disk.sectors(),

@@ -3,27 +3,14 @@
 //! numbers and the command line. Random and mutated inputs must give a
 //! value or an error, never a panic. Fast (well under a second in release).
 
+mod fuzzing;
+
 use std::ffi::OsString;
 use std::os::unix::ffi::OsStringExt;
 
+use fuzzing::Rng;
 use mpath_boot::path::{DevNum, Hctl};
 use mpath_boot::{bootargs, cli, discover, sys::nodes, table};
-
-/// xorshift64*: fixed seed, so a failure is reproducible.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-}
 
 const SEEDS: &[&str] = &[
     "0 1 alua 2 1 service-time 0 1 2 8:0 1 1 service-time 0 1 2 8:64 1 1",
@@ -44,16 +31,16 @@ const WORDS: &[&str] = &[
 
 fn mutate(rng: &mut Rng, seed: &str) -> String {
     let mut words: Vec<String> = seed.split(' ').map(str::to_owned).collect();
-    for _ in 0..=rng.below(4) {
-        let at = rng.below(words.len() + 1);
-        match rng.below(4) {
+    for _ in 0..=rng.index(4) {
+        let at = rng.index(words.len() + 1);
+        match rng.index(4) {
             0 if !words.is_empty() => {
                 words.remove(at.min(words.len() - 1));
             }
-            1 => words.insert(at, WORDS[rng.below(WORDS.len())].to_owned()),
+            1 => words.insert(at, WORDS[rng.index(WORDS.len())].to_owned()),
             2 if !words.is_empty() => {
                 let i = at.min(words.len() - 1);
-                words[i] = WORDS[rng.below(WORDS.len())].to_owned();
+                words[i] = WORDS[rng.index(WORDS.len())].to_owned();
             }
             _ => words.truncate(at),
         }
@@ -63,7 +50,7 @@ fn mutate(rng: &mut Rng, seed: &str) -> String {
 
 fn random_text(rng: &mut Rng) -> String {
     let alphabet = b"0123456789:- =.ADEFabcxyz/\n\t\"";
-    (0..rng.below(64)).map(|_| alphabet[rng.below(alphabet.len())] as char).collect()
+    (0..rng.index(64)).map(|_| alphabet[rng.index(alphabet.len())] as char).collect()
 }
 
 fn feed(text: &str) {
@@ -90,7 +77,7 @@ fn text_parsers_never_panic() {
         feed(seed);
     }
     for _ in 0..20_000 {
-        let seed = SEEDS[rng.below(SEEDS.len())];
+        let seed = SEEDS[rng.index(SEEDS.len())];
         feed(&mutate(&mut rng, seed));
         feed(&random_text(&mut rng));
     }
@@ -100,8 +87,8 @@ fn text_parsers_never_panic() {
 fn command_line_with_arbitrary_bytes_never_panics() {
     let mut rng = Rng(0xa11_b17e5);
     for _ in 0..5_000 {
-        let args: Vec<OsString> = (0..rng.below(6))
-            .map(|_| OsString::from_vec((0..rng.below(12)).map(|_| rng.next() as u8).collect()))
+        let args: Vec<OsString> = (0..rng.index(6))
+            .map(|_| OsString::from_vec((0..rng.index(12)).map(|_| rng.next() as u8).collect()))
             .collect();
         let _ = cli::parse(args);
     }
