@@ -115,31 +115,28 @@ pub fn flush(root: &Path, name: Option<&str>, dry_run: bool) -> usize {
             return 1;
         }
     };
-    let maps = match name {
-        Some(name) => match dm.by_name(name) {
-            Ok(Some(map)) if map.is_multipath() => vec![map],
-            Ok(Some(_)) => {
+    // One listing serves both to pick the maps and to find their partition maps.
+    let all = match dm.list() {
+        Ok(all) => all,
+        Err(e) => {
+            error!("{e}");
+            return 1;
+        }
+    };
+    let maps: Vec<MapInfo> = match name {
+        Some(name) => match all.iter().find(|m| m.name == name) {
+            Some(map) if map.is_multipath() => vec![map.clone()],
+            Some(_) => {
                 error!("{name}: not a multipath map: not flushed");
                 return 1;
             }
-            Ok(None) => {
+            None => {
                 error!("{name}: no such map");
                 return 1;
             }
-            Err(e) => {
-                error!("{e}");
-                return 1;
-            }
         },
-        None => match dm.list() {
-            Ok(maps) => maps.into_iter().filter(MapInfo::is_multipath).collect(),
-            Err(e) => {
-                error!("{e}");
-                return 1;
-            }
-        },
+        None => all.iter().filter(|m| m.is_multipath()).cloned().collect(),
     };
-    let all = dm.list().unwrap_or_default();
     let mut refused = 0;
     for map in maps {
         // Partition maps (kpartx's, or ours) hold the map open: they go first.

@@ -222,10 +222,14 @@ fn run_round(settings: &Settings, first: bool) -> Round {
             }
         }
     }
-    round.devices = dm
-        .and_then(|dm| dm.list().ok())
-        .map(|maps| maps.into_iter().map(|m| m.name).collect())
-        .unwrap_or_default();
+    // Names are only needed to check --expect; listing costs two ioctls a device.
+    let expecting = settings.wait.as_ref().is_some_and(|w| !w.expect.is_empty());
+    if expecting {
+        round.devices = dm
+            .and_then(|dm| dm.list().ok())
+            .map(|maps| maps.into_iter().map(|m| m.name).collect())
+            .unwrap_or_default();
+    }
     round
 }
 

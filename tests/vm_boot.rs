@@ -24,7 +24,7 @@ use std::sync::OnceLock;
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
-use common::{scratch_dir, virtio_scsi_paths, Kit};
+use common::{scratch_dir, tail, virtio_scsi_paths, Kit};
 
 const WWN: &str = "0x5000c50015ea71ac";
 /// NAA WWID of that wwn: the multipath map's name.
@@ -108,11 +108,6 @@ struct Booted {
     dir: PathBuf,
     /// When the second path was hot-plugged, if it was.
     plugged_at: Option<Duration>,
-}
-
-fn tail(text: &str, n: usize) -> String {
-    let lines: Vec<&str> = text.lines().collect();
-    lines[lines.len().saturating_sub(n)..].join("\n")
 }
 
 impl Booted {

@@ -204,7 +204,7 @@ pub fn virtio_scsi_paths(image: &Path, paths: usize, wwn: &str, serial: &str) ->
 }
 
 /// Last `n` lines of `text`.
-fn tail(text: &str, n: usize) -> String {
+pub fn tail(text: &str, n: usize) -> String {
     let lines: Vec<&str> = text.lines().collect();
     lines[lines.len().saturating_sub(n)..].join("\n")
 }
