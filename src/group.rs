@@ -27,6 +27,10 @@ pub enum Policy {
     Multibus,
     /// One group per distinct path priority.
     GroupByPrio,
+    /// One group per distinct unit serial number (VPD page 0x80).
+    GroupBySerial,
+    /// One group per distinct target node name (FC WWNN, iSCSI target name).
+    GroupByNodeName,
 }
 
 impl Policy {
@@ -35,6 +39,8 @@ impl Policy {
             "failover" => Some(Policy::Failover),
             "multibus" => Some(Policy::Multibus),
             "group_by_prio" => Some(Policy::GroupByPrio),
+            "group_by_serial" => Some(Policy::GroupBySerial),
+            "group_by_node_name" => Some(Policy::GroupByNodeName),
             _ => None,
         }
     }
@@ -44,6 +50,8 @@ impl Policy {
             Policy::Failover => "failover",
             Policy::Multibus => "multibus",
             Policy::GroupByPrio => "group_by_prio",
+            Policy::GroupBySerial => "group_by_serial",
+            Policy::GroupByNodeName => "group_by_node_name",
         }
     }
 }
@@ -184,6 +192,16 @@ pub fn groups(map: &MapPlan, paths: &[Path], policy: Policy) -> Groups {
                     .first()
                     .is_some_and(|&p| paths[p as usize].priority == priority)
             }),
+            Policy::GroupBySerial => groups.iter_mut().find(|g| {
+                g.paths
+                    .first()
+                    .is_some_and(|&p| paths[p as usize].serial == paths[index as usize].serial)
+            }),
+            Policy::GroupByNodeName => groups.iter_mut().find(|g| {
+                g.paths
+                    .first()
+                    .is_some_and(|&p| paths[p as usize].node_name == paths[index as usize].node_name)
+            }),
         };
         match join {
             // Capacities match: a map never holds more paths than a group.
@@ -251,6 +269,7 @@ mod tests {
             priority,
             handler: None,
             tpgs: false,
+            ..Path::default()
         }
     }
 
@@ -402,7 +421,13 @@ mod tests {
 
     #[test]
     fn policy_names_round_trip() {
-        for policy in [Policy::Failover, Policy::Multibus, Policy::GroupByPrio] {
+        for policy in [
+            Policy::Failover,
+            Policy::Multibus,
+            Policy::GroupByPrio,
+            Policy::GroupBySerial,
+            Policy::GroupByNodeName,
+        ] {
             assert_eq!(Policy::parse(policy.name()), Some(policy));
         }
         assert_eq!(Policy::parse("round-robin"), None);

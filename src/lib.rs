@@ -16,6 +16,7 @@ pub mod assemble;
 pub mod bootargs;
 pub mod check;
 pub mod cli;
+pub mod config;
 pub mod discover;
 pub mod group;
 pub mod identify;

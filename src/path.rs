@@ -71,8 +71,9 @@ impl fmt::Display for DevNum {
 }
 
 /// What TEST UNIT READY said of a path.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum PathState {
+    #[default]
     /// Ready (or reserved by another initiator, which still proves it alive).
     Up,
     /// Standby port (NOT READY, 04/0b): usable for failover, low priority.
@@ -92,7 +93,7 @@ impl fmt::Display for PathState {
 }
 
 /// A probed path ready for coalescing.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Path {
     pub name: DevName,
     pub hctl: Hctl,
@@ -109,4 +110,10 @@ pub struct Path {
     pub handler: Option<String<16>>,
     /// Whether the device reports ALUA (TPGS) support.
     pub tpgs: bool,
+    /// INQUIRY product revision, matched by `devices` entries.
+    pub revision: String<4>,
+    /// Unit serial number (VPD page 0x80), for `group_by_serial`.
+    pub serial: String<64>,
+    /// Target node name (FC WWNN, iSCSI target name), for `group_by_node_name`.
+    pub node_name: String<224>,
 }

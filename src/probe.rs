@@ -187,6 +187,7 @@ pub fn probe(
         priority,
         handler: candidate.handler.clone(),
         tpgs,
+        ..Path::default()
     }))
 }
 

@@ -199,6 +199,7 @@ mod tests {
             priority: 50,
             handler: handler.map(|h| h.try_into().unwrap()),
             tpgs,
+            ..Path::default()
         }
     }
 

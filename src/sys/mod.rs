@@ -3,5 +3,6 @@
 pub mod blockdev;
 pub mod dm;
 pub mod nodes;
+pub mod regex;
 pub mod scsi_ioctl;
 pub mod sg_io;
