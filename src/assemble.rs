@@ -8,9 +8,18 @@ use std::path::PathBuf;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crate::discover::ScanMethod;
-use crate::group::{self, Policy};
-use crate::load;
+use crate::claim::{self, Claim};
+use crate::config::bindings::{self, Alias, Existing};
+use crate::config::select::{self, AliasChoice, HandlerFacts, HwMatch, PathFacts, Selector, Tpgs};
+use crate::config::wwids;
+use crate::discover::{protocol, ScanMethod};
+use crate::group;
+use crate::load::{self, Action};
+use crate::path::{Path, PathState};
+use crate::probe;
+use crate::setup::{self, Setup};
+use crate::sys::dm::{DeviceMapper, MapInfo};
+use crate::sys::multipathd;
 use crate::log;
 use crate::partmaps::{self, PartitionOptions};
 use crate::probe::ProbeOptions;
@@ -24,7 +33,6 @@ use crate::table;
 #[derive(Clone, Debug)]
 pub struct Settings {
     pub root: PathBuf,
-    pub policy: Policy,
     pub probe: ProbeOptions,
     pub jobs: usize,
     pub dry_run: bool,
@@ -65,15 +73,15 @@ const RESCAN_INTERVAL: Duration = Duration::from_millis(500);
 /// expected devices are there or the time is up. Returns the number of
 /// WWIDs with a usable path that did not get a map (0 means success); a
 /// wait that ran out counts as one more failure.
-pub fn run(settings: &Settings) -> usize {
+pub fn run(settings: &Settings, setup: &Setup) -> usize {
     let Some(wait) = &settings.wait else {
-        return run_round(settings, true).failures;
+        return run_round(settings, setup, true).failures;
     };
     let deadline = Instant::now() + Duration::from_secs(wait.seconds);
     let verbosity = log::verbosity();
     let mut first = true;
     loop {
-        let round = run_round(settings, first);
+        let round = run_round(settings, setup, first);
         // Later rounds report only what changes.
         log::set_verbosity(verbosity.min(1));
         first = false;
@@ -116,12 +124,20 @@ fn unmet(wait: &Wait, round: &Round) -> Option<String> {
     None
 }
 
-fn run_round(settings: &Settings, first: bool) -> Round {
+fn run_round(settings: &Settings, setup: &Setup, first: bool) -> Round {
     let mut round = Round::default();
     let dm = load::open_device_mapper(&settings.root, settings.may_mknod(), settings.dry_run);
-    // Only the ioctl scan needs to know which devices maps already hold.
-    let members = match (settings.scan.resolve(&settings.root), &dm) {
-        (ScanMethod::Ioctl, Some(dm)) => load::multipath_members(dm),
+    // The multipath maps that exist: for find_multipaths, their names, and
+    // (ioctl scan) which devices they hold.
+    let existing: Vec<MapInfo> = dm
+        .as_ref()
+        .and_then(|dm| dm.list().ok())
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|m| m.uuid.starts_with(UUID_PREFIX))
+        .collect();
+    let members = match settings.scan.resolve(&settings.root) {
+        ScanMethod::Ioctl => load::members_of(&existing),
         _ => Vec::new(),
     };
     let scan_settings = ScanSettings {
@@ -132,11 +148,37 @@ fn run_round(settings: &Settings, first: bool) -> Round {
         probe: settings.probe,
         jobs: settings.jobs,
     };
-    let Some(paths) = scan::usable_paths(&scan_settings, &members) else {
+    let pass_over = |name: &str| name_verdict(setup, &settings.root, name);
+    let Some(mut paths) = scan::usable_paths(&scan_settings, &members, &pass_over) else {
         round.failures = 1;
         return round;
     };
-    let coalesced = match group::coalesce(&paths) {
+    let wwids = wwids::read(&settings.root, &setup.wwids_file);
+    setup::report(&wwids.1);
+    let wwids = wwids.0;
+    let blacklisted: Vec<Option<String>> = paths.iter().map(|p| path_verdict(setup, p)).collect();
+    let has_map = |wwid: &str| existing.iter().any(|m| m.uuid.strip_prefix(UUID_PREFIX) == Some(wwid));
+    let claims = claim::decide(setup.find_multipaths, &paths, &blacklisted, &|w| wwids.contains(w), &has_map);
+    for (path, claim) in paths.iter().zip(&claims) {
+        match claim {
+            Claim::Take(why) => debug!("{}: taken: {why}", path.name),
+            Claim::PassOver(why) => debug!("{}: passed over: {why}", path.name),
+        }
+    }
+    let chosen: Vec<bool> = claims.iter().map(Claim::is_taken).collect();
+    let mut hardware = HardwareCache::default();
+    for path in paths.iter_mut() {
+        let hw = hardware.get(&setup.selector, path);
+        let facts = PathFacts {
+            tpgs: tpgs_of(path),
+            access_state_readable: path.sysfs_prio.is_some(),
+            ..PathFacts::default()
+        };
+        let chosen = setup.selector.path_settings(hw, path.wwid.as_str(), &facts);
+        debug!("{}: prio = {} {}", path.name, chosen.prio.value, chosen.prio.source.text());
+        path.priority = prioritize(path, &chosen.prio.value);
+    }
+    let coalesced = match group::coalesce(&paths, &chosen) {
         Ok(c) => c,
         Err(e) => {
             error!("{e}");
@@ -151,7 +193,7 @@ fn run_round(settings: &Settings, first: bool) -> Round {
             .map(|&i| format!("{} {} sectors", paths[i as usize].name, paths[i as usize].sectors))
             .collect();
         error!(
-            "{}: paths differ in size ({}): no map made",
+            "{}: paths differ in size ({}): no map made from them this time",
             conflict.wwid,
             sizes.join(", ")
         );
@@ -171,48 +213,59 @@ fn run_round(settings: &Settings, first: bool) -> Round {
         make_nodes,
         mknod: settings.may_mknod(),
     };
+    let daemon = multipathd::running();
     for plan in &coalesced.maps {
-        let groups = group::groups(plan, &paths, settings.policy);
-        let hwhandler = table::hardware_handler(&paths, &plan.paths);
-        let params = table::params(
-            table::DEFAULT_FEATURES,
-            &hwhandler,
-            table::DEFAULT_SELECTOR,
-            &groups,
-            &paths,
-        );
-        let name = plan.wwid.as_str();
-        let uuid = format!("{UUID_PREFIX}{name}");
+        let wwid = plan.wwid.as_str();
+        let lead = &paths[plan.paths[0] as usize];
+        let hw = hardware.get(&setup.selector, lead);
+        let map = setup.selector.map_settings(wwid, hw);
+        let current = existing.iter().find(|m| m.uuid.strip_prefix(UUID_PREFIX) == Some(wwid));
+        let Some(name) = map_name(setup, &map.alias, wwid, current, dm.as_ref(), settings.dry_run) else {
+            round.failures += 1;
+            continue;
+        };
+        log_settings(&name, &map);
+        let groups = group::groups(plan, &paths, map.policy.value);
+        let hwhandler = hardware_handler(&map, plan, &paths);
+        let features = select::table_features(&map, daemon);
+        let params = table::params(&features, &hwhandler, &map.selector.value, &groups, &paths, &|p| {
+            select::path_weight(&map, p.priority)
+        });
+        let uuid = format!("{UUID_PREFIX}{wwid}");
         if uuid.len() > DM_UUID_MAX {
-            error!("{name}: WWID too long for a DM UUID ({} > {DM_UUID_MAX} bytes): no map made", uuid.len());
+            error!("{wwid}: WWID too long for a DM UUID ({} > {DM_UUID_MAX} bytes): no map made", uuid.len());
             round.failures += 1;
             continue;
         }
         debug!("{name}: table 0 {} multipath {params}", plan.sectors);
         let outcome = match &dm {
-            Some(dm) => load::apply(dm, name, &uuid, plan.sectors, &params, settings.dry_run),
+            Some(dm) => load::apply(dm, &name, &uuid, plan.sectors, &params, settings.dry_run),
             // A dry run without device-mapper cannot tell what exists.
-            None => Ok(("would create", None)),
+            None => Ok((Action::WouldCreate, None)),
         };
         match outcome {
             Ok((action, info)) => {
-                if first || action != "unchanged" {
+                if first || action != Action::Unchanged {
                     let dm_name = info.as_ref().map(|i| format!("dm-{}", i.devnum.minor));
+                    let shown = if name == wwid { name.clone() } else { format!("{name} ({wwid})") };
                     report!(
                         "{}",
-                        report::map_line(action, name, dm_name.as_deref(), &groups, &paths, &hwhandler)
+                        report::map_line(action.as_str(), &shown, dm_name.as_deref(), &groups, &paths, &hwhandler)
                     );
                 }
                 if settings.dry_run {
                     report!("{name}: 0 {} multipath {params}", plan.sectors);
                 }
-                round.maps.push((name.to_owned(), plan.paths.len()));
+                if action == Action::Create {
+                    remember_wwid(setup, wwid);
+                }
+                round.maps.push((name.clone(), plan.paths.len()));
                 if let (Some(info), Some(dm)) = (info, &dm) {
                     if make_nodes {
                         load::make_map_node(&settings.root, &info.name, info.devnum);
                     }
                     if settings.partitions {
-                        round.failures += partmaps::sync(dm, &settings.root, &info, name, partition_options);
+                        round.failures += partmaps::sync(dm, &settings.root, &info, &name, partition_options);
                     }
                 }
             }
@@ -233,3 +286,184 @@ fn run_round(settings: &Settings, first: bool) -> Round {
     round
 }
 
+/// Why a device is left alone before any I/O to it, judged by its name:
+/// the devnode blacklist, and USB unless `allow_usb_devices yes`.
+fn name_verdict(setup: &Setup, root: &std::path::Path, name: &str) -> Option<String> {
+    let verdict = setup.blacklist.devnode(name);
+    if verdict.is_blacklisted() {
+        return Some(verdict.to_string());
+    }
+    if !setup.allow_usb && protocol::is_usb(root, name) {
+        return Some("USB device, allow_usb_devices is no".into());
+    }
+    None
+}
+
+/// Why a probed path is blacklisted, if it is: udev property, device
+/// (vendor/product), protocol, then wwid rules, the order in which
+/// multipath-tools' `pathinfo` checks them (so `-v3` names the same rule).
+/// A stale path was never asked for INQUIRY data: only its WWID (from
+/// sysfs) is judged.
+fn path_verdict(setup: &Setup, path: &Path) -> Option<String> {
+    let blacklist = &setup.blacklist;
+    let mut verdicts = Vec::with_capacity(4);
+    if path.state != PathState::Down {
+        verdicts.push(blacklist.property(&path.properties));
+        verdicts.push(blacklist.device(path.vendor.as_str(), path.product.as_str()));
+        verdicts.push(blacklist.protocol(path.protocol));
+    }
+    verdicts.push(blacklist.wwid(path.wwid.as_str()));
+    verdicts
+        .into_iter()
+        .find(|v| v.is_blacklisted())
+        .map(|v| v.to_string())
+}
+
+/// The path's priority from the prioritizer the configuration selects.
+/// Prioritizers mpath-boot does not run yet give the constant priority.
+fn prioritize(path: &Path, prio: &str) -> u32 {
+    let base = match prio {
+        "alua" => path.alua_prio,
+        "sysfs" => path.sysfs_prio,
+        _ => None,
+    };
+    match base {
+        Some(priority) => priority,
+        // A ghost without ALUA state stays behind active paths.
+        None if path.state == PathState::Ghost => 0,
+        None => probe::CONST_PRIORITY,
+    }
+}
+
+/// The map's hardware handler: the configured one, a handler the kernel
+/// already attached (retain_attached_hw_handler), or ALUA by TPGS.
+fn hardware_handler(map: &select::MapSettings, plan: &group::MapPlan, paths: &[Path]) -> String {
+    let facts: Vec<HandlerFacts<'_>> = plan
+        .paths
+        .iter()
+        .map(|&i| {
+            let path = &paths[i as usize];
+            HandlerFacts {
+                dh_state: path.handler.as_deref(),
+                tpgs: tpgs_of(path),
+            }
+        })
+        .collect();
+    select::resolve_hwhandler(&map.hardware_handler, map.retain_hwhandler.value, &facts).value
+}
+
+/// TPGS as multipath-tools' `detect_alua` leaves it: supported only when
+/// the device says so and its port group state could be read.
+fn tpgs_of(path: &Path) -> Tpgs {
+    match (path.state, path.tpgs) {
+        (PathState::Down, _) => Tpgs::Unknown,
+        (_, true) => Tpgs::Implicit,
+        (_, false) => Tpgs::None,
+    }
+}
+
+/// `-v3`: every setting of the map with where it came from.
+fn log_settings(name: &str, map: &select::MapSettings) {
+    if !log::enabled(3) {
+        return;
+    }
+    debug!("{name}: path_grouping_policy = {} {}", map.policy.value.name(), map.policy.source.text());
+    debug!("{name}: path_selector = \"{}\" {}", map.selector.value, map.selector.source.text());
+    debug!("{name}: features = \"{}\" {}", map.features.value, map.features.source.text());
+    debug!("{name}: hardware_handler = \"{}\" {}", map.hardware_handler.value, map.hardware_handler.source.text());
+    if let Some(retry) = &map.no_path_retry {
+        debug!("{name}: no_path_retry = {:?} {}", retry.value, retry.source.text());
+    }
+    debug!("{name}: rr_weight = {:?} {}", map.rr_weight.value, map.rr_weight.source.text());
+    debug!("{name}: rr_min_io_rq = {} {}", map.rr_min_io_rq.value, map.rr_min_io_rq.source.text());
+    for note in &map.notes {
+        debug!("{name}: {}", note.message);
+    }
+}
+
+/// The map's device-mapper name: a `multipaths` alias, a user-friendly
+/// name from the bindings file, or the WWID (multipath-tools' select_alias).
+fn map_name(
+    setup: &Setup,
+    choice: &AliasChoice,
+    wwid: &str,
+    current: Option<&MapInfo>,
+    dm: Option<&DeviceMapper>,
+    dry_run: bool,
+) -> Option<String> {
+    let prefix = match choice {
+        AliasChoice::Multipaths(alias) => return Some(alias.clone()),
+        AliasChoice::Wwid => return Some(wwid.to_owned()),
+        AliasChoice::UserFriendly { prefix } => prefix.as_str(),
+    };
+    let read_only = setup.bindings_read_only || dry_run;
+    if let Some(current) = current {
+        let (known, diagnostics) = bindings::read(&setup.root, &setup.bindings_file);
+        setup::report(&diagnostics);
+        match known.existing_alias(wwid, &current.name, prefix, !read_only) {
+            Existing::Keep(Alias::Bound(name)) => return Some(name),
+            Existing::Keep(Alias::New(name)) => {
+                if let Err(e) = bindings::append(&setup.root, &setup.bindings_file, &name, wwid) {
+                    warn!("{e}");
+                }
+                return Some(name);
+            }
+            Existing::Keep(Alias::Wwid) => return Some(wwid.to_owned()),
+            Existing::BoundElsewhere { wwid: other } => {
+                warn!("{}: alias {} is bound to {other} in {}", wwid, current.name, setup.bindings_file);
+            }
+            Existing::Reselect => {}
+        }
+    }
+    let taken = |name: &str| {
+        dm.and_then(|dm| dm.by_name(name).ok().flatten())
+            .is_some_and(|m| m.uuid.strip_prefix(UUID_PREFIX) != Some(wwid))
+    };
+    match bindings::assign(&setup.root, &setup.bindings_file, wwid, prefix, read_only, &taken) {
+        Ok((alias, diagnostics)) => {
+            setup::report(&diagnostics);
+            Some(match alias {
+                Alias::Bound(name) | Alias::New(name) => name,
+                Alias::Wwid => wwid.to_owned(),
+            })
+        }
+        Err(e) => {
+            // As multipath-tools: without a usable bindings file the map
+            // is named by its WWID.
+            warn!("{e}: naming {wwid} by its WWID");
+            Some(wwid.to_owned())
+        }
+    }
+}
+
+/// Records a new map's WWID in the wwids file, as multipath does; a
+/// read-only file system only warns.
+fn remember_wwid(setup: &Setup, wwid: &str) {
+    match wwids::remember(&setup.root, &setup.wwids_file, wwid) {
+        Ok(true) => debug!("{wwid}: added to {}", setup.wwids_file),
+        Ok(false) => {}
+        Err(e) => warn!("{wwid}: not recorded in {}: {e}", setup.wwids_file),
+    }
+}
+
+/// Device entries matched per (vendor, product, revision): a SAN has few
+/// identities and many paths, and each match runs three regexes per entry.
+#[derive(Default)]
+struct HardwareCache {
+    seen: Vec<((String, String, String), HwMatch)>,
+}
+
+impl HardwareCache {
+    fn get(&mut self, selector: &Selector, path: &Path) -> &HwMatch {
+        let key = (path.vendor.to_string(), path.product.to_string(), path.revision.to_string());
+        let index = match self.seen.iter().position(|(k, _)| *k == key) {
+            Some(i) => i,
+            None => {
+                let hw = selector.device_match(&key.0, &key.1, &key.2);
+                self.seen.push((key, hw));
+                self.seen.len() - 1
+            }
+        };
+        &self.seen[index].1
+    }
+}

@@ -58,7 +58,7 @@ pub fn parse(cmdline: &str) -> BootArgs {
             },
             "mpath_boot.policy" => match Policy::parse(value) {
                 Some(p) => args.policy = Some(p),
-                None => ignore("the policy is failover, multibus or group_by_prio"),
+                None => ignore("the policy is failover, multibus, group_by_prio, group_by_serial or group_by_node_name"),
             },
             "mpath_boot.paths" => match value.parse::<usize>() {
                 Ok(n) if (1..=crate::limits::MAX_PATHS_PER_MAP).contains(&n) => args.min_paths = Some(n),

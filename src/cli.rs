@@ -5,6 +5,7 @@ use std::ffi::OsString;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::config::FindMultipaths;
 use crate::discover::ScanMethod;
 use crate::group::Policy;
 
@@ -19,6 +20,8 @@ pub enum Command {
     Flush(String),
     /// Remove every multipath map that is not open.
     FlushAll,
+    /// Print the effective configuration (`-t`).
+    PrintConfig,
     Help,
     Version,
 }
@@ -29,7 +32,12 @@ pub struct Options {
     pub command: Command,
     pub dry_run: bool,
     pub verbosity: u8,
-    pub policy: Policy,
+    /// `-p`: beats every configuration level, as multipath's `-p`.
+    pub policy: Option<Policy>,
+    /// `-B`: never add to the bindings file.
+    pub bindings_read_only: bool,
+    /// `--find-multipaths`: beats the configuration for this run.
+    pub find_multipaths: Option<FindMultipaths>,
     /// Timeout of every SCSI command.
     pub timeout: Duration,
     /// Paths probed at once.
@@ -59,7 +67,9 @@ impl Default for Options {
             command: Command::Assemble,
             dry_run: false,
             verbosity: 2,
-            policy: Policy::Failover,
+            policy: None,
+            bindings_read_only: false,
+            find_multipaths: None,
             timeout: Duration::from_secs(5),
             jobs: 16,
             root: PathBuf::from("/"),
@@ -87,49 +97,117 @@ impl fmt::Display for UsageError {
 
 impl std::error::Error for UsageError {}
 
-pub const USAGE: &str = "\
+/// One command-line option: the table below is the only list of options,
+/// used by the parser and by the usage text alike.
+struct OptSpec {
+    short: Option<char>,
+    long: &'static str,
+    /// Name of the value in the usage text; `None` for a flag.
+    value: Option<&'static str>,
+    help: &'static str,
+}
+
+const fn opt(short: Option<char>, long: &'static str, value: Option<&'static str>, help: &'static str) -> OptSpec {
+    OptSpec { short, long, value, help }
+}
+
+/// Commands first, then options, in the order the usage text shows them.
+const OPTIONS: &[OptSpec] = &[
+    opt(Some('l'), "list", None, "list the multipath maps the kernel holds, with paths"),
+    opt(Some('f'), "flush", Some("NAME"), "remove map NAME if it is not open"),
+    opt(Some('F'), "flush-all", None, "remove every multipath map that is not open"),
+    opt(Some('t'), "print-config", None, "print the effective configuration (built-in defaults and hardware table merged with the files) in multipath.conf syntax, as multipath -t"),
+    opt(Some('h'), "help", None, "show this help"),
+    opt(Some('V'), "version", None, "show the version"),
+    opt(Some('d'), "dry-run", None, "print the tables that would be loaded; change nothing"),
+    opt(Some('v'), "verbose", Some("N"), "0 silent, 1 maps and errors, 2 also warnings (default), 3 debug: every path taken or passed over and why, every setting's origin"),
+    opt(Some('B'), "bindings-read-only", None, "never add to the bindings file: a WWID without a binding is named by its WWID (multipath -B)"),
+    opt(None, "find-multipaths", Some("MODE"), "override find_multipaths for this run: off, on, strict, greedy or smart (smart acts as on)"),
+    opt(Some('p'), "policy", Some("POLICY"), "path grouping policy for every map, beating the configuration: failover, multibus, group_by_prio, group_by_serial or group_by_node_name"),
+    opt(None, "timeout", Some("SECONDS"), "timeout of every SCSI command (default 5)"),
+    opt(Some('j'), "jobs", Some("N"), "paths probed at once (default 16)"),
+    opt(Some('s'), "scan", Some("METHOD"), "sysfs, ioctl (open /dev/sg* and /dev/sd*), or auto: sysfs when mounted, else ioctl (default)"),
+    opt(None, "max-devices", Some("N"), "highest sg/sd index the ioctl scan tries (default 1024)"),
+    opt(None, "no-mknod", None, "never create device nodes (by default missing /dev/sg*, /dev/sd*, /dev/mapper/* nodes are made)"),
+    opt(None, "no-partitions", None, "do not make <map>-part<N> partition maps"),
+    opt(Some('w'), "wait", Some("SECONDS"), "rescan until the expected devices are there (each --expect NAME; else at least one map) and every map has --min-paths paths, or the time is up (exit 1)"),
+    opt(Some('e'), "expect", Some("NAME"), "a map or partition map (NAME or /dev/mapper/NAME) to wait for; may be repeated"),
+    opt(None, "min-paths", Some("N"), "paths every map must have before the wait ends"),
+    opt(None, "cmdline", None, "take options from the kernel command line: rd.multipath=0 or mpath_boot=off (do nothing), mpath_boot.wait=S, mpath_boot.paths=N, mpath_boot.policy=P, mpath_boot.expect=NAME, root=/dev/mapper/NAME (expect)"),
+    opt(None, "root", Some("DIR"), "find etc/, sys/, dev/, proc/, run/ under DIR (default /)"),
+];
+
+/// Number of options before the first non-command one in [`OPTIONS`].
+const COMMAND_COUNT: usize = 6;
+
+const USAGE_HEAD: &str = "\
 Usage: mpath-boot [OPTIONS]
 Assemble device-mapper multipath maps from SCSI paths, without udev or a daemon.
 
-With no command, discover SCSI disks, coalesce paths by WWID and create (or
-reload) one map per WWID, named after the WWID with DM UUID mpath-<wwid>.
-
-Commands:
-  -l, --list             list the multipath maps the kernel holds, with paths
-  -f, --flush NAME       remove map NAME if it is not open
-  -F, --flush-all        remove every multipath map that is not open
-  -h, --help             show this help
-  -V, --version          show the version
-
-Options:
-  -d, --dry-run          print the tables that would be loaded; change nothing
-  -v, --verbose N        0 silent, 1 maps and errors, 2 also warnings
-                         (default), 3 debug
-  -p, --policy POLICY    failover (default), multibus or group_by_prio
-  -t, --timeout SECONDS  timeout of every SCSI command (default 5)
-  -j, --jobs N           paths probed at once (default 16)
-  -s, --scan METHOD      sysfs, ioctl (open /dev/sg* and /dev/sd*), or auto:
-                         sysfs when mounted, else ioctl (default)
-      --max-devices N    highest sg/sd index the ioctl scan tries (default
-                         1024)
-      --no-mknod         never create device nodes (by default missing
-                         /dev/sg*, /dev/sd*, /dev/mapper/* nodes are made)
-      --no-partitions    do not make <map>-part<N> partition maps
-  -w, --wait SECONDS     rescan until the expected devices are there (each
-                         --expect NAME; else at least one map) and every map
-                         has --min-paths paths, or the time is up (exit 1)
-  -e, --expect NAME      a map or partition map (NAME or /dev/mapper/NAME)
-                         to wait for; may be repeated
-      --min-paths N      paths every map must have before the wait ends
-      --cmdline          take options from the kernel command line:
-                         rd.multipath=0 or mpath_boot=off (do nothing),
-                         mpath_boot.wait=S, mpath_boot.paths=N,
-                         mpath_boot.policy=P, root=/dev/mapper/NAME (expect)
-      --root DIR         find sys/, dev/, proc/, run/ under DIR (default /)
-
-Exit status: 0 when every WWID with a usable path has a map, 1 when some
-map could not be made (or a flush was refused), 2 for a bad command line.
+With no command, read /etc/multipath.conf (and conf.d, bindings, wwids) as
+multipath-tools does, discover SCSI disks, coalesce paths by WWID and create
+(or reload) the maps multipath would, with DM UUID mpath-<wwid>.
 ";
+
+const USAGE_TAIL: &str = "\
+Exit status: 0 when every WWID chosen for a map has one, 1 when some map
+could not be made (or a flush was refused), 2 for a bad command line.
+";
+
+/// The usage text, made from [`OPTIONS`].
+pub fn usage() -> String {
+    let mut text = String::from(USAGE_HEAD);
+    for (i, spec) in OPTIONS.iter().enumerate() {
+        if i == 0 {
+            text.push_str("\nCommands:\n");
+        } else if i == COMMAND_COUNT {
+            text.push_str("\nOptions:\n");
+        }
+        let short = spec.short.map(|c| format!("-{c}, ")).unwrap_or_else(|| "    ".into());
+        let value = spec.value.map(|v| format!(" {v}")).unwrap_or_default();
+        let head = format!("  {short}--{}{value}", spec.long);
+        let mut lines = wrap(spec.help, 52).into_iter();
+        let first = lines.next().unwrap_or_default();
+        if head.len() < 25 {
+            text.push_str(&format!("{head:<25}{first}\n"));
+        } else {
+            text.push_str(&format!("{head}\n{:25}{first}\n", ""));
+        }
+        for line in lines {
+            text.push_str(&format!("{:25}{line}\n", ""));
+        }
+    }
+    text.push('\n');
+    text.push_str(USAGE_TAIL);
+    text
+}
+
+/// Greedy word wrap for the usage text.
+fn wrap(text: &str, width: usize) -> Vec<String> {
+    let mut lines: Vec<String> = Vec::new();
+    for word in text.split_whitespace() {
+        match lines.last_mut() {
+            Some(line) if line.len() + 1 + word.len() <= width => {
+                line.push(' ');
+                line.push_str(word);
+            }
+            _ => lines.push(word.to_owned()),
+        }
+    }
+    lines
+}
+
+/// Finds the option an argument names: `--long`, or `-x` (with the rest of
+/// the argument as an inline value for options that take one).
+fn lookup(flag: &str) -> Option<&'static OptSpec> {
+    if let Some(long) = flag.strip_prefix("--") {
+        return OPTIONS.iter().find(|s| s.long == long);
+    }
+    let mut chars = flag.strip_prefix('-')?.chars();
+    let letter = chars.next()?;
+    chars.next().is_none().then_some(())?;
+    OPTIONS.iter().find(|s| s.short == Some(letter))
+}
 
 /// Parses the arguments after the program name.
 pub fn parse<I>(args: I) -> Result<Options, UsageError>
@@ -143,130 +221,19 @@ where
         let arg = arg
             .into_string()
             .map_err(|a| UsageError(format!("argument {a:?} is not valid UTF-8")))?;
-        // Accept `--opt=value`, `-v2` and `-v 2` forms.
         let (flag, inline) = split_flag(&arg);
-        let mut value = |name: &str| -> Result<String, UsageError> {
-            match &inline {
-                Some(v) => Ok(v.clone()),
-                None => args
-                    .next()
-                    .ok_or_else(|| UsageError(format!("{name} needs a value")))?
-                    .into_string()
-                    .map_err(|a| UsageError(format!("value {a:?} of {name} is not valid UTF-8"))),
-            }
+        let spec = lookup(&flag).ok_or_else(|| UsageError(format!("unknown argument {arg:?}")))?;
+        let value = match (spec.value, inline) {
+            (None, Some(_)) => return Err(UsageError(format!("{flag} takes no value"))),
+            (None, None) => String::new(),
+            (Some(_), Some(v)) => v,
+            (Some(_), None) => args
+                .next()
+                .ok_or_else(|| UsageError(format!("{flag} needs a value")))?
+                .into_string()
+                .map_err(|a| UsageError(format!("value {a:?} of {flag} is not valid UTF-8")))?,
         };
-        let takes_value = matches!(
-            flag.as_str(),
-            "-f" | "--flush" | "-v" | "--verbose" | "-p" | "--policy" | "-t" | "--timeout" | "-j"
-                | "--jobs" | "--root" | "-s" | "--scan" | "--max-devices" | "-w" | "--wait" | "-e"
-                | "--expect" | "--min-paths"
-        );
-        if inline.is_some() && !takes_value {
-            return Err(UsageError(format!("{flag} takes no value")));
-        }
-        match flag.as_str() {
-            "-h" | "--help" => commands.push(Command::Help),
-            "-V" | "--version" => commands.push(Command::Version),
-            "-l" | "--list" => commands.push(Command::List),
-            "-F" | "--flush-all" => commands.push(Command::FlushAll),
-            "-f" | "--flush" => {
-                let name = value(&flag)?;
-                if name.is_empty() || name.starts_with('-') {
-                    return Err(UsageError(format!("{flag} needs a map name, not {name:?}")));
-                }
-                commands.push(Command::Flush(name));
-            }
-            "-d" | "--dry-run" => options.dry_run = true,
-            "--no-mknod" => options.mknod = false,
-            "--no-partitions" => options.partitions = false,
-            "--cmdline" => options.cmdline = true,
-            "-w" | "--wait" => {
-                let v = value(&flag)?;
-                options.wait_seconds = match v.parse::<u64>() {
-                    Ok(n) if n <= crate::bootargs::WAIT_MAX => Some(n),
-                    _ => {
-                        return Err(UsageError(format!(
-                            "wait must be 0 to {} seconds, not {v:?}",
-                            crate::bootargs::WAIT_MAX
-                        )))
-                    }
-                };
-            }
-            "-e" | "--expect" => {
-                let v = value(&flag)?;
-                let name = crate::bootargs::mapper_name(&v).unwrap_or(&v);
-                if name.is_empty() || name.contains('/') {
-                    return Err(UsageError(format!("--expect needs a map name or /dev/mapper/NAME, not {v:?}")));
-                }
-                options.expect.push(name.to_owned());
-            }
-            "--min-paths" => {
-                let v = value(&flag)?;
-                options.min_paths = match v.parse::<usize>() {
-                    Ok(n) if (1..=crate::limits::MAX_PATHS_PER_MAP).contains(&n) => n,
-                    _ => {
-                        return Err(UsageError(format!(
-                            "min-paths must be 1 to {}, not {v:?}",
-                            crate::limits::MAX_PATHS_PER_MAP
-                        )))
-                    }
-                };
-            }
-            "-s" | "--scan" => {
-                let v = value(&flag)?;
-                options.scan = ScanMethod::parse(&v)
-                    .ok_or_else(|| UsageError(format!("unknown scan method {v:?}: use sysfs, ioctl or auto")))?;
-            }
-            "--max-devices" => {
-                let v = value(&flag)?;
-                options.max_devices = match v.parse::<u32>() {
-                    Ok(n) if (1..=crate::limits::MAX_PATHS as u32).contains(&n) => n,
-                    _ => {
-                        return Err(UsageError(format!(
-                            "max-devices must be 1 to {}, not {v:?}",
-                            crate::limits::MAX_PATHS
-                        )))
-                    }
-                };
-            }
-            "-v" | "--verbose" => {
-                let v = value(&flag)?;
-                options.verbosity = match v.parse::<u8>() {
-                    Ok(n) if n <= 3 => n,
-                    _ => return Err(UsageError(format!("verbosity must be 0 to 3, not {v:?}"))),
-                };
-            }
-            "-p" | "--policy" => {
-                let v = value(&flag)?;
-                options.policy = Policy::parse(&v).ok_or_else(|| {
-                    UsageError(format!(
-                        "unknown policy {v:?}: use failover, multibus or group_by_prio"
-                    ))
-                })?;
-            }
-            "-t" | "--timeout" => {
-                let v = value(&flag)?;
-                options.timeout = match v.parse::<u32>() {
-                    Ok(n) if (1..=600).contains(&n) => Duration::from_secs(u64::from(n)),
-                    _ => return Err(UsageError(format!("timeout must be 1 to 600 seconds, not {v:?}"))),
-                };
-            }
-            "-j" | "--jobs" => {
-                let v = value(&flag)?;
-                options.jobs = match v.parse::<usize>() {
-                    Ok(n) if (1..=256).contains(&n) => n,
-                    _ => return Err(UsageError(format!("jobs must be 1 to 256, not {v:?}"))),
-                };
-            }
-            "--root" => {
-                let v = value(&flag)?;
-                if v.is_empty() {
-                    return Err(UsageError("--root needs a directory".into()));
-                }
-                options.root = PathBuf::from(v);
-            }
-            _ => return Err(UsageError(format!("unknown argument {arg:?}"))),
-        }
+        apply(spec.long, &flag, value, &mut options, &mut commands)?;
     }
     match commands.len() {
         0 => {}
@@ -279,11 +246,100 @@ where
             {
                 options.command = c.clone();
             } else {
-                return Err(UsageError("give at most one of -l, -f and -F".into()));
+                return Err(UsageError("give at most one of -l, -f, -F and -t".into()));
             }
         }
     }
     Ok(options)
+}
+
+/// Parses a number in `range`, or says what was expected.
+fn number<T>(value: &str, range: core::ops::RangeInclusive<T>, what: &str) -> Result<T, UsageError>
+where
+    T: core::str::FromStr + PartialOrd + fmt::Display,
+{
+    match value.parse::<T>() {
+        Ok(n) if range.contains(&n) => Ok(n),
+        _ => Err(UsageError(format!(
+            "{what} must be {} to {}, not {value:?}",
+            range.start(),
+            range.end()
+        ))),
+    }
+}
+
+/// Applies one option (named by its long name) to `options`.
+fn apply(
+    long: &str,
+    flag: &str,
+    value: String,
+    options: &mut Options,
+    commands: &mut Vec<Command>,
+) -> Result<(), UsageError> {
+    match long {
+        "help" => commands.push(Command::Help),
+        "version" => commands.push(Command::Version),
+        "list" => commands.push(Command::List),
+        "flush-all" => commands.push(Command::FlushAll),
+        "print-config" => commands.push(Command::PrintConfig),
+        "flush" => {
+            if value.is_empty() || value.starts_with('-') {
+                return Err(UsageError(format!("{flag} needs a map name, not {value:?}")));
+            }
+            commands.push(Command::Flush(value));
+        }
+        "dry-run" => options.dry_run = true,
+        "bindings-read-only" => options.bindings_read_only = true,
+        "no-mknod" => options.mknod = false,
+        "no-partitions" => options.partitions = false,
+        "cmdline" => options.cmdline = true,
+        "find-multipaths" => {
+            options.find_multipaths = Some(FindMultipaths::parse(&value).ok_or_else(|| {
+                UsageError(format!(
+                    "unknown find_multipaths mode {value:?}: use off, on, strict, greedy or smart"
+                ))
+            })?);
+        }
+        "wait" => options.wait_seconds = Some(number(&value, 0..=crate::bootargs::WAIT_MAX, "wait")?),
+        "expect" => {
+            let name = crate::bootargs::mapper_name(&value).unwrap_or(&value);
+            if name.is_empty() || name.contains('/') {
+                return Err(UsageError(format!(
+                    "--expect needs a map name or /dev/mapper/NAME, not {value:?}"
+                )));
+            }
+            options.expect.push(name.to_owned());
+        }
+        "min-paths" => {
+            options.min_paths = number(&value, 1..=crate::limits::MAX_PATHS_PER_MAP, "min-paths")?;
+        }
+        "scan" => {
+            options.scan = ScanMethod::parse(&value)
+                .ok_or_else(|| UsageError(format!("unknown scan method {value:?}: use sysfs, ioctl or auto")))?;
+        }
+        "max-devices" => {
+            options.max_devices = number(&value, 1..=crate::limits::MAX_PATHS as u32, "max-devices")?;
+        }
+        "verbose" => options.verbosity = number(&value, 0..=3, "verbosity")?,
+        "policy" => {
+            options.policy = Some(Policy::parse(&value).ok_or_else(|| {
+                UsageError(format!(
+                    "unknown policy {value:?}: use failover, multibus, group_by_prio, group_by_serial or group_by_node_name"
+                ))
+            })?);
+        }
+        "timeout" => options.timeout = Duration::from_secs(u64::from(number(&value, 1u32..=600, "timeout (seconds)")?)),
+        "jobs" => options.jobs = number(&value, 1..=256, "jobs")?,
+        "root" => {
+            if value.is_empty() {
+                return Err(UsageError("--root needs a directory".into()));
+            }
+            options.root = PathBuf::from(value);
+        }
+        // Every entry of OPTIONS is handled above.
+        other => return Err(UsageError(format!("unknown argument --{other}"))),
+    }
+    Ok(())
 }
 
 /// Splits `--name=value` and `-xVALUE` into flag and inline value.
@@ -298,7 +354,8 @@ fn split_flag(arg: &str) -> (String, Option<String>) {
     if chars.next() == Some('-') {
         if let Some(letter) = chars.next() {
             let rest: String = chars.collect();
-            if !rest.is_empty() && "vpftjswe".contains(letter) {
+            let takes_value = OPTIONS.iter().any(|s| s.short == Some(letter) && s.value.is_some());
+            if !rest.is_empty() && takes_value {
                 return (format!("-{letter}"), Some(rest));
             }
         }
@@ -322,8 +379,8 @@ mod tests {
     #[test]
     fn all_options() {
         let o = parse_strs(&[
-            "-d", "-v3", "--policy=multibus", "-t", "2", "-j8", "--root", "/x", "-s", "ioctl",
-            "--max-devices=64", "--no-mknod",
+            "-d", "-v3", "--policy=multibus", "--timeout", "2", "-j8", "--root", "/x", "-s", "ioctl",
+            "--max-devices=64", "--no-mknod", "-B", "--find-multipaths=greedy",
         ])
         .unwrap();
         assert_eq!(o.scan, ScanMethod::Ioctl);
@@ -331,7 +388,9 @@ mod tests {
         assert!(!o.mknod);
         assert!(o.dry_run);
         assert_eq!(o.verbosity, 3);
-        assert_eq!(o.policy, Policy::Multibus);
+        assert_eq!(o.policy, Some(Policy::Multibus));
+        assert!(o.bindings_read_only);
+        assert_eq!(o.find_multipaths, Some(FindMultipaths::Greedy));
         assert_eq!(o.timeout, Duration::from_secs(2));
         assert_eq!(o.jobs, 8);
         assert_eq!(o.root, PathBuf::from("/x"));
@@ -355,6 +414,8 @@ mod tests {
         assert_eq!(parse_strs(&["--flush=mp0"]).unwrap().command, Command::Flush("mp0".into()));
         assert_eq!(parse_strs(&["-l", "--help"]).unwrap().command, Command::Help);
         assert_eq!(parse_strs(&["-V"]).unwrap().command, Command::Version);
+        assert_eq!(parse_strs(&["-t"]).unwrap().command, Command::PrintConfig);
+        assert!(parse_strs(&["-t", "-l"]).is_err());
         assert_eq!(parse_strs(&["-v", "0"]).unwrap().verbosity, 0);
     }
 
@@ -366,8 +427,12 @@ mod tests {
             &["-v", "4"],
             &["-v", "x"],
             &["-p", "round-robin"],
-            &["-t", "0"],
-            &["-t", "-1"],
+            &["--timeout", "0"],
+            &["--timeout", "-1"],
+            &["-t", "3"],
+            &["--find-multipaths", "maybe"],
+            &["-B=1"],
+            &["-vv"],
             &["-j", "0"],
             &["-f"],
             &["-f", "-l"],
@@ -387,6 +452,38 @@ mod tests {
             &["extra"],
         ] {
             assert!(parse_strs(bad).is_err(), "{bad:?} accepted");
+        }
+    }
+
+    #[test]
+    fn usage_lists_every_option_once() {
+        let text = usage();
+        for spec in OPTIONS {
+            let needle = format!("--{}", spec.long);
+            let heads = text
+                .lines()
+                .filter(|l| l.len() - l.trim_start().len() <= 6 && l.trim_start().starts_with('-'))
+                .filter(|l| l.split_whitespace().any(|w| w.trim_end_matches(',') == needle))
+                .count();
+            assert_eq!(heads, 1, "{needle} heads one usage line");
+        }
+        assert!(text.lines().all(|l| l.len() <= 80), "usage lines fit 80 columns");
+    }
+
+    #[test]
+    fn every_option_in_the_table_is_handled() {
+        for spec in OPTIONS {
+            let mut options = Options::default();
+            let value = match spec.long {
+                "find-multipaths" => "on",
+                "policy" => "multibus",
+                "scan" => "sysfs",
+                "expect" | "flush" => "mp0",
+                "root" => "/r",
+                _ => "1",
+            };
+            let result = apply(spec.long, spec.long, value.into(), &mut options, &mut Vec::new());
+            assert!(result.is_ok(), "--{} not handled: {result:?}", spec.long);
         }
     }
 

@@ -121,61 +121,73 @@ fn usable(path: &Path) -> bool {
     path.state != PathState::Down
 }
 
-/// Collects the usable paths of each WWID into maps.
+/// Collects the paths of each WWID into maps, as multipath-tools 0.9.4's
+/// `coalesce_paths` does. `chosen[i]` says path `i` passed the blacklist
+/// and find_multipaths; stale paths never join a map.
 ///
-/// Paths whose sizes differ within one WWID are never merged: the WWID goes
-/// to `conflicts` and gets no map, since a map over unequal devices would
-/// expose the wrong size and corrupt data on failover.
-pub fn coalesce(paths: &[Path]) -> Result<Coalesced, GroupError> {
+/// Sizes: walking paths in discovery order, the first path of a WWID not
+/// yet in a map sets the size; the map takes every path of that WWID with
+/// that size, but if a *later* path of the WWID has another size the whole
+/// map is rejected this time round and that later path is never a first
+/// path itself. So whether a WWID with unequal paths gets a map (without
+/// the odd path) depends on where the odd path stands, exactly as in 0.9.4.
+pub fn coalesce(paths: &[Path], chosen: &[bool]) -> Result<Coalesced, GroupError> {
     if paths.len() > MAX_PATHS {
         return Err(GroupError::TooManyPaths { found: paths.len() });
     }
-    let mut order: Vec<PathIndex, MAX_PATHS> = Vec::new();
-    for (index, path) in paths.iter().enumerate() {
-        if usable(path) {
-            // Cannot fail: paths.len() <= MAX_PATHS <= u16::MAX + 1.
-            let _ = order.push(index as PathIndex);
-        }
-    }
-    // Sorting by (WWID, index) makes every WWID one run, paths in order.
-    order.sort_unstable_by(|&a, &b| {
-        paths[a as usize]
-            .wwid
-            .cmp(&paths[b as usize].wwid)
-            .then(a.cmp(&b))
-    });
-
+    let eligible = |i: usize| usable(&paths[i]) && chosen.get(i).copied().unwrap_or(false);
+    let mut assigned = [false; MAX_PATHS];
+    let mut odd_size_seen = [false; MAX_PATHS];
     let mut result = Coalesced::default();
-    for run in order.chunk_by(|&a, &b| paths[a as usize].wwid == paths[b as usize].wwid) {
-        let first = &paths[run[0] as usize];
-        let mut members = Vec::new();
-        for &index in run {
-            members.push(index).map_err(|_| GroupError::TooManyPathsInMap {
-                wwid: first.wwid.as_str().into(),
-            })?;
+    for first in 0..paths.len() {
+        if !eligible(first) || assigned[first] || odd_size_seen[first] {
+            continue;
         }
-        if run.iter().any(|&i| paths[i as usize].sectors != first.sectors) {
+        let lead = &paths[first];
+        let same_wwid = |j: usize| eligible(j) && paths[j].wwid == lead.wwid;
+        let mut members = Vec::new();
+        let mut odd: Vec<PathIndex, MAX_PATHS_PER_MAP> = Vec::new();
+        for j in 0..paths.len() {
+            if !same_wwid(j) {
+                continue;
+            }
+            if paths[j].sectors == lead.sectors {
+                if !assigned[j] {
+                    members.push(j as PathIndex).map_err(|_| GroupError::TooManyPathsInMap {
+                        wwid: lead.wwid.as_str().into(),
+                    })?;
+                }
+            } else if j > first {
+                odd_size_seen[j] = true;
+                let _ = odd.push(j as PathIndex);
+            }
+        }
+        if !odd.is_empty() {
+            let mut all = members.clone();
+            for i in odd {
+                let _ = all.push(i);
+            }
             result
                 .conflicts
                 .push(SizeConflict {
-                    wwid: first.wwid.clone(),
-                    paths: members,
+                    wwid: lead.wwid.clone(),
+                    paths: all,
                 })
                 .map_err(|_| GroupError::TooManyMaps)?;
             continue;
         }
+        for &i in &members {
+            assigned[i as usize] = true;
+        }
         result
             .maps
             .push(MapPlan {
-                wwid: first.wwid.clone(),
-                sectors: first.sectors,
+                wwid: lead.wwid.clone(),
+                sectors: lead.sectors,
                 paths: members,
             })
             .map_err(|_| GroupError::TooManyMaps)?;
     }
-    // Maps in the order their first path was discovered, as multipath-tools.
-    result.maps.sort_unstable_by_key(|map| map.paths[0]);
-    result.conflicts.sort_unstable_by_key(|c| c.paths[0]);
     Ok(result)
 }
 
@@ -273,6 +285,10 @@ mod tests {
         }
     }
 
+    fn all(paths: &[Path]) -> std::vec::Vec<bool> {
+        vec![true; paths.len()]
+    }
+
     fn names<'a>(paths: &'a [Path], group: &PathGroup) -> std::vec::Vec<&'a str> {
         group.paths.iter().map(|&i| paths[i as usize].name.as_str()).collect()
     }
@@ -285,7 +301,7 @@ mod tests {
             path("sdc", "3b", 100, 1, PathState::Up),
             path("sdd", "3a", 100, 1, PathState::Up),
         ];
-        let result = coalesce(&paths).unwrap();
+        let result = coalesce(&paths, &all(&paths)).unwrap();
         assert_eq!(result.maps.len(), 2);
         assert_eq!(result.maps[0].wwid.as_str(), "3b");
         assert_eq!(result.maps[0].paths.as_slice(), &[0, 2]);
@@ -300,7 +316,7 @@ mod tests {
             path("sdb", "3a", 100, 1, PathState::Ghost),
             path("sdc", "3c", 100, 1, PathState::Down),
         ];
-        let result = coalesce(&paths).unwrap();
+        let result = coalesce(&paths, &all(&paths)).unwrap();
         assert_eq!(result.maps.len(), 1);
         assert_eq!(result.maps[0].paths.as_slice(), &[1]);
     }
@@ -312,7 +328,7 @@ mod tests {
             path("sdb", "3a", 200, 1, PathState::Up),
             path("sdc", "3c", 100, 1, PathState::Up),
         ];
-        let result = coalesce(&paths).unwrap();
+        let result = coalesce(&paths, &[true; 3]).unwrap();
         assert_eq!(result.maps.len(), 1);
         assert_eq!(result.maps[0].wwid.as_str(), "3c");
         assert_eq!(result.conflicts.len(), 1);
@@ -320,11 +336,47 @@ mod tests {
     }
 
     #[test]
+    fn odd_size_path_before_a_later_first_path_is_dropped_as_in_0_9_4() {
+        // sda sets 100 and sees sdb (200) later: rejected. sdb is never a
+        // first path. sdc (100) then leads a map of sda and sdc.
+        let paths = [
+            path("sda", "3a", 100, 1, PathState::Up),
+            path("sdb", "3a", 200, 1, PathState::Up),
+            path("sdc", "3a", 100, 1, PathState::Up),
+        ];
+        let result = coalesce(&paths, &[true; 3]).unwrap();
+        assert_eq!(result.conflicts.len(), 1);
+        assert_eq!(result.maps.len(), 1);
+        assert_eq!(result.maps[0].paths.as_slice(), &[0, 2]);
+        // With the odd path last, every first path sees it: no map.
+        let paths = [
+            path("sda", "3a", 100, 1, PathState::Up),
+            path("sdc", "3a", 100, 1, PathState::Up),
+            path("sdb", "3a", 200, 1, PathState::Up),
+        ];
+        let result = coalesce(&paths, &[true; 3]).unwrap();
+        assert!(result.maps.is_empty());
+        assert_eq!(result.conflicts.len(), 2);
+    }
+
+    #[test]
+    fn paths_not_chosen_are_left_out() {
+        let paths = [
+            path("sda", "3a", 100, 1, PathState::Up),
+            path("sdb", "3a", 100, 1, PathState::Up),
+            path("sdc", "3c", 100, 1, PathState::Up),
+        ];
+        let result = coalesce(&paths, &[true, false, false]).unwrap();
+        assert_eq!(result.maps.len(), 1);
+        assert_eq!(result.maps[0].paths.as_slice(), &[0]);
+    }
+
+    #[test]
     fn too_many_paths_in_one_map_is_an_error_not_a_drop() {
         let paths: std::vec::Vec<Path> = (0..MAX_PATHS_PER_MAP + 1)
             .map(|i| path(&format!("sd{i}"), "3a", 8, 1, PathState::Up))
             .collect();
-        let err = coalesce(&paths).unwrap_err();
+        let err = coalesce(&paths, &all(&paths)).unwrap_err();
         assert!(matches!(err, GroupError::TooManyPathsInMap { .. }));
         assert!(err.to_string().contains("64 paths per map"));
     }
@@ -335,7 +387,7 @@ mod tests {
             .map(|i| path("sdx", &format!("3{i}"), 8, 1, PathState::Up))
             .collect();
         assert_eq!(
-            coalesce(&paths).unwrap_err(),
+            coalesce(&paths, &all(&paths)).unwrap_err(),
             GroupError::TooManyPaths { found: MAX_PATHS + 1 }
         );
     }
@@ -345,7 +397,7 @@ mod tests {
         let paths: std::vec::Vec<Path> = (0..MAX_MAPS + 1)
             .map(|i| path("sdx", &format!("3{i}"), 8, 1, PathState::Up))
             .collect();
-        assert_eq!(coalesce(&paths).unwrap_err(), GroupError::TooManyMaps);
+        assert_eq!(coalesce(&paths, &all(&paths)).unwrap_err(), GroupError::TooManyMaps);
     }
 
     #[test]
@@ -356,7 +408,7 @@ mod tests {
             path("sdc", "3a", 8, 10, PathState::Up),
             path("sdd", "3a", 8, 50, PathState::Up),
         ];
-        let map = &coalesce(&paths).unwrap().maps[0];
+        let map = &coalesce(&paths, &all(&paths)).unwrap().maps[0];
         let groups = groups(map, &paths, Policy::Failover);
         let order: std::vec::Vec<_> = groups.iter().map(|g| names(&paths, g)[0]).collect();
         assert_eq!(order, ["sdb", "sdd", "sda", "sdc"]);
@@ -369,7 +421,7 @@ mod tests {
             path("sda", "3a", 8, 10, PathState::Up),
             path("sdb", "3a", 8, 50, PathState::Up),
         ];
-        let map = &coalesce(&paths).unwrap().maps[0];
+        let map = &coalesce(&paths, &all(&paths)).unwrap().maps[0];
         let groups = groups(map, &paths, Policy::Multibus);
         assert_eq!(groups.len(), 1);
         assert_eq!(names(&paths, &groups[0]), ["sda", "sdb"]);
@@ -385,7 +437,7 @@ mod tests {
             path("sdd", "3a", 8, 50, PathState::Up),
             path("sde", "3a", 8, 1, PathState::Ghost),
         ];
-        let map = &coalesce(&paths).unwrap().maps[0];
+        let map = &coalesce(&paths, &all(&paths)).unwrap().maps[0];
         let groups = groups(map, &paths, Policy::GroupByPrio);
         assert_eq!(groups.len(), 3);
         assert_eq!(names(&paths, &groups[0]), ["sdb", "sdd"]);
@@ -401,7 +453,7 @@ mod tests {
             path("sdc", "3a", 8, 50, PathState::Up),
             path("sdd", "3a", 8, 50, PathState::Up),
         ];
-        let map = &coalesce(&paths).unwrap().maps[0];
+        let map = &coalesce(&paths, &all(&paths)).unwrap().maps[0];
         // Multibus has one group; check ordering with hand-made groups instead.
         let mut gs = Groups::new();
         for members in [&[0u16][..], &[1], &[2, 3]] {

@@ -32,8 +32,38 @@ pub fn open_device_mapper(root: &FsPath, mknod: bool, dry_run: bool) -> Option<D
     }
 }
 
-/// Creates the map, or reloads it when it exists with other paths.
-/// Returns what was done and the map as the kernel now has it.
+/// What [`apply`] did to a map.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Action {
+    Create,
+    Reload,
+    /// Renamed to the wanted name (and reloaded if its table differed).
+    Rename,
+    Unchanged,
+    WouldCreate,
+    WouldReload,
+    WouldRename,
+}
+
+impl Action {
+    /// The word the report line starts with.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Create => "create",
+            Action::Reload => "reload",
+            Action::Rename => "rename",
+            Action::Unchanged => "unchanged",
+            Action::WouldCreate => "would create",
+            Action::WouldReload => "would reload",
+            Action::WouldRename => "would rename",
+        }
+    }
+}
+
+/// Creates the map, or reloads it when it exists with other paths, or
+/// renames it when it exists under another name (a new alias, as
+/// multipath's ACT_RENAME). Returns what was done and the map as the
+/// kernel now has it.
 pub fn apply(
     dm: &DeviceMapper,
     name: &str,
@@ -41,16 +71,31 @@ pub fn apply(
     sectors: u64,
     params: &str,
     dry_run: bool,
-) -> Result<(&'static str, Option<MapInfo>), MapError> {
+) -> Result<(Action, Option<MapInfo>), MapError> {
     if let Some(existing) = dm.by_uuid(uuid)? {
-        if is_same_map(&existing, sectors, params) {
-            return Ok(("unchanged", Some(existing)));
+        let same = is_same_map(&existing, sectors, params);
+        let renamed = existing.name != name;
+        if renamed && dm.by_name(name)?.is_some() {
+            return Err(MapError {
+                action: format!("rename {} to {name}", existing.name),
+                errno: None,
+                detail: "a device-mapper device of that name exists already; left untouched".into(),
+            });
         }
-        if dry_run {
-            return Ok(("would reload", Some(existing)));
+        match (same, renamed, dry_run) {
+            (true, false, _) => return Ok((Action::Unchanged, Some(existing))),
+            (_, true, true) => return Ok((Action::WouldRename, Some(existing))),
+            (false, false, true) => return Ok((Action::WouldReload, Some(existing))),
+            _ => {}
         }
-        dm.reload(&existing.name, sectors, MULTIPATH_TARGET, params)?;
-        return Ok(("reload", dm.by_uuid(uuid)?));
+        if renamed {
+            dm.rename(&existing.name, name)?;
+        }
+        if !same {
+            dm.reload(name, sectors, MULTIPATH_TARGET, params)?;
+        }
+        let action = if renamed { Action::Rename } else { Action::Reload };
+        return Ok((action, dm.by_uuid(uuid)?));
     }
     if let Some(other) = dm.by_name(name)? {
         return Err(MapError {
@@ -63,10 +108,10 @@ pub fn apply(
         });
     }
     if dry_run {
-        return Ok(("would create", None));
+        return Ok((Action::WouldCreate, None));
     }
     dm.create(name, uuid, sectors, MULTIPATH_TARGET, params)?;
-    Ok(("create", dm.by_uuid(uuid)?))
+    Ok((Action::Create, dm.by_uuid(uuid)?))
 }
 
 fn is_same_map(existing: &MapInfo, sectors: u64, params: &str) -> bool {
@@ -79,15 +124,8 @@ fn is_same_map(existing: &MapInfo, sectors: u64, params: &str) -> bool {
     }
 }
 
-/// Devices that are paths of multipath maps already loaded.
-pub fn multipath_members(dm: &DeviceMapper) -> Vec<DevNum> {
-    let maps = match dm.list() {
-        Ok(maps) => maps,
-        Err(e) => {
-            warn!("{e}");
-            return Vec::new();
-        }
-    };
+/// Devices that are paths of the multipath maps given.
+pub fn members_of(maps: &[MapInfo]) -> Vec<DevNum> {
     maps.iter()
         .filter(|m| m.is_multipath() && m.uuid.starts_with(UUID_PREFIX))
         .filter_map(|m| table::parse(&m.targets[0].3).ok())

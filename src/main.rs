@@ -4,15 +4,16 @@ use std::process::ExitCode;
 
 use mpath_boot::assemble::{self, Settings, Wait};
 use mpath_boot::bootargs;
-use mpath_boot::cli::{self, Command, USAGE};
+use mpath_boot::cli::{self, Command};
+use mpath_boot::config::select::CommandLine;
 use mpath_boot::probe::ProbeOptions;
-use mpath_boot::{admin, log};
+use mpath_boot::{admin, log, setup};
 
 fn main() -> ExitCode {
     let mut options = match cli::parse(std::env::args_os().skip(1)) {
         Ok(options) => options,
         Err(e) => {
-            eprintln!("mpath-boot: {e}\n\n{USAGE}");
+            eprintln!("mpath-boot: {e}\n\n{}", cli::usage());
             return ExitCode::from(2);
         }
     };
@@ -22,7 +23,7 @@ fn main() -> ExitCode {
     }
     let failures = match &options.command {
         Command::Help => {
-            print!("{USAGE}");
+            print!("{}", cli::usage());
             0
         }
         Command::Version => {
@@ -32,9 +33,13 @@ fn main() -> ExitCode {
         Command::List => admin::list(&options.root),
         Command::Flush(name) => admin::flush(&options.root, Some(name), options.dry_run),
         Command::FlushAll => admin::flush(&options.root, None, options.dry_run),
+        Command::PrintConfig => {
+            let setup = setup::load(&options.root, command_line(&options));
+            print!("{}", mpath_boot::config::print::print(&setup.selector));
+            0
+        }
         Command::Assemble => assemble::run(&Settings {
             root: options.root.clone(),
-            policy: options.policy,
             probe: ProbeOptions {
                 timeout: options.timeout,
                 ..ProbeOptions::default()
@@ -50,12 +55,21 @@ fn main() -> ExitCode {
                 expect: options.expect.clone(),
                 min_paths: options.min_paths,
             }),
-        }),
+        }, &setup::load(&options.root, command_line(&options))),
     };
     if failures == 0 {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
+    }
+}
+
+/// What the command line says that beats the configuration files.
+fn command_line(options: &cli::Options) -> CommandLine {
+    CommandLine {
+        find_multipaths: options.find_multipaths,
+        policy: options.policy,
+        bindings_read_only: options.bindings_read_only,
     }
 }
 
@@ -82,7 +96,7 @@ fn apply_kernel_cmdline(options: &mut cli::Options) -> bool {
         return false;
     }
     if let Some(policy) = args.policy {
-        options.policy = policy;
+        options.policy = Some(policy);
     }
     if let Some(n) = args.min_paths {
         options.min_paths = n;

@@ -116,4 +116,14 @@ pub struct Path {
     pub serial: String<64>,
     /// Target node name (FC WWNN, iSCSI target name), for `group_by_node_name`.
     pub node_name: String<224>,
+    /// ALUA priority (RTPG, else scsi_dh_alua's sysfs state), when the
+    /// device reports TPGS and it could be read: the `alua` prioritizer.
+    pub alua_prio: Option<u32>,
+    /// Priority from scsi_dh_alua's sysfs state alone: the `sysfs` prioritizer.
+    pub sysfs_prio: Option<u32>,
+    /// What udev would have recorded of the device (ID_WWN, SCSI_IDENT_*),
+    /// for `property` blacklist rules.
+    pub properties: std::vec::Vec<(std::string::String, std::string::String)>,
+    /// Transport protocol as multipath-tools names it (`scsi:fcp`, ...).
+    pub protocol: &'static str,
 }

@@ -95,6 +95,10 @@ pub struct ProbeOptions {
     pub timeout: Duration,
     /// TEST UNIT READY attempts when the device asks to retry (UNIT ATTENTION).
     pub tur_attempts: u8,
+    /// Ask the device for its unit serial number (page 0x80) when sysfs has
+    /// not cached it: only `group_by_serial` needs it, so a configuration
+    /// without that policy spares every path one command.
+    pub serial: bool,
 }
 
 impl Default for ProbeOptions {
@@ -102,6 +106,7 @@ impl Default for ProbeOptions {
         ProbeOptions {
             timeout: Duration::from_secs(5),
             tur_attempts: 3,
+            serial: false,
         }
     }
 }
@@ -111,8 +116,11 @@ impl Default for ProbeOptions {
 pub enum Probed {
     /// A usable path (up or ghost).
     Path(Box<Path>),
-    /// A stale path: failed TEST UNIT READY, offline, or unreachable.
-    Down(std::string::String),
+    /// A stale path: failed TEST UNIT READY, offline, or unreachable. The
+    /// WWID when the kernel cached page 0x83 (no I/O needed): multipath-tools
+    /// counts such a path for `find_multipaths` from udev's database, so a
+    /// LU with one dead path of two still gets its map.
+    Down(std::string::String, Option<Wwid>),
     /// Not a multipath candidate (not a disk, no usable WWID).
     Skipped(std::string::String),
 }
@@ -128,16 +136,16 @@ pub fn probe(
     let mut small = [0u8; 64];
     if let Some(state) = attr_text(attrs, Attr::State, &mut small) {
         if state == "offline" || state == "transport-offline" {
-            return Probed::Down(format!("device state is {state}"));
+            return down(format!("device state is {state}"), attrs);
         }
     }
     let transport = match transport {
         Ok(t) => t,
-        Err(e) => return Probed::Down(e.to_string()),
+        Err(e) => return down(e.to_string(), attrs),
     };
     let state = match test_unit_ready(transport, options) {
         Ok(state) => state,
-        Err(why) => return Probed::Down(why),
+        Err(why) => return down(why, attrs),
     };
 
     let mut page = [0u8; PAGE_MAX];
@@ -161,19 +169,32 @@ pub fn probe(
         Err(why) => return Probed::Skipped(why),
     };
 
-    let (tpgs, mut priority) = if inquiry.tpgs != 0 {
-        match alua_priority(attrs, transport, page83, options) {
-            Some(priority) => (true, priority),
-            // multipath-tools: ALUA that cannot be read counts as no ALUA.
-            None => (false, CONST_PRIORITY),
-        }
+    let alua_prio = if inquiry.tpgs != 0 {
+        alua_priority(attrs, transport, page83, options)
     } else {
-        (false, CONST_PRIORITY)
+        None
     };
+    // multipath-tools: ALUA that cannot be read counts as no ALUA.
+    let tpgs = alua_prio.is_some();
+    let mut priority = alua_prio.unwrap_or(CONST_PRIORITY);
     if state == PathState::Ghost && !tpgs {
         // No ALUA state to tell how bad it is: keep it behind active paths.
         priority = 0;
     }
+    let sysfs_prio = sysfs_alua_priority(attrs);
+    let properties = identify::properties::scsi_properties(inquiry.vendor.as_str(), inquiry.product.as_str(), page83);
+    let mut page80 = [0u8; PAGE_MAX];
+    let serial_page = match attrs.read(Attr::Vpd80, &mut page80) {
+        Some(n) if n > 0 => Ok(n.min(PAGE_MAX)),
+        _ if options.serial => cached_or_inquiry(attrs, Attr::Vpd80, transport, Some(0x80), options, &mut page80),
+        _ => Err("not cached".into()),
+    };
+    let serial = serial_page
+        .ok()
+        .and_then(|n| vpd::unit_serial(&page80[..n]).ok())
+        .and_then(|bytes| core::str::from_utf8(bytes).ok())
+        .map(|text| truncated(text.trim()))
+        .unwrap_or_default();
 
     Probed::Path(Box::new(Path {
         name: candidate.name.clone(),
@@ -187,12 +208,53 @@ pub fn probe(
         priority,
         handler: candidate.handler.clone(),
         tpgs,
+        revision: inquiry.revision.clone(),
+        serial,
+        alua_prio,
+        sysfs_prio,
+        properties,
         ..Path::default()
     }))
 }
 
 /// multipath-tools' `const` prioritizer value for devices without ALUA.
 pub const CONST_PRIORITY: u32 = 1;
+
+/// A stale path, with its WWID when sysfs cached page 0x83.
+fn down(why: std::string::String, attrs: &dyn DeviceAttributes) -> Probed {
+    let mut page = [0u8; PAGE_MAX];
+    let wwid = attrs
+        .read(Attr::Vpd83, &mut page)
+        .filter(|&n| n > 0)
+        .and_then(|n| {
+            let mut inquiry = [0u8; 96];
+            let m = attrs.read(Attr::Inquiry, &mut inquiry)?;
+            let inq = inquiry::parse(inquiry.get(..m)?).ok()?;
+            identify::wwid_for(inq.vendor.as_str(), inq.product.as_str(), page.get(..n), None).ok()
+        });
+    Probed::Down(why, wwid)
+}
+
+/// The longest prefix of `text` that fits a fixed-capacity string.
+fn truncated<const N: usize>(text: &str) -> String<N> {
+    let mut out = String::new();
+    for c in text.chars() {
+        if out.push(c).is_err() {
+            break;
+        }
+    }
+    out
+}
+
+/// The `sysfs` prioritizer: scsi_dh_alua's `access_state` (and
+/// `preferred_path`), with the alua prioritizer's values.
+fn sysfs_alua_priority(attrs: &dyn DeviceAttributes) -> Option<u32> {
+    let mut small = [0u8; 64];
+    let state = attr_text(attrs, Attr::AccessState, &mut small).and_then(AccessState::from_sysfs)?;
+    let mut small = [0u8; 8];
+    let preferred = attr_text(attrs, Attr::PreferredPath, &mut small) == Some("1");
+    Some(alua::priority(state, preferred))
+}
 
 fn identify_wwid(
     inquiry: &inquiry::StandardInquiry,
@@ -233,11 +295,7 @@ fn alua_priority(
     if let Some(priority) = page83.and_then(|page| rtpg_priority(transport, page, options)) {
         return Some(priority);
     }
-    let mut small = [0u8; 64];
-    let state = attr_text(attrs, Attr::AccessState, &mut small).and_then(AccessState::from_sysfs)?;
-    let mut small = [0u8; 8];
-    let preferred = attr_text(attrs, Attr::PreferredPath, &mut small) == Some("1");
-    Some(alua::priority(state, preferred))
+    sysfs_alua_priority(attrs)
 }
 
 fn rtpg_priority(transport: &dyn ScsiTransport, page83: &[u8], options: &ProbeOptions) -> Option<u32> {
@@ -346,7 +404,10 @@ fn cached_or_inquiry(
             return Err(format!("INQUIRY returned no VPD page {page_code:#04x}"));
         }
         let full = usize::from(u16::from_be_bytes([buf[2], buf[3]])) + 4;
-        if full <= got || alloc == PAGE_MAX {
+        // Done when the page fits, or when asking again could not get more:
+        // a device whose header claims more than it returns at this
+        // allocation length would otherwise be asked forever.
+        if full <= got || alloc >= full.min(PAGE_MAX) {
             return Ok(got.min(full));
         }
         alloc = full.min(PAGE_MAX);
@@ -512,7 +573,7 @@ mod tests {
     fn failed_tur_is_down_and_sends_nothing_more() {
         let t = FakeTransport::new().answer(TUR, None, Answer::host_error(0x01));
         let result = probe(&candidate(), &NoAttributes, Ok(&t), &ProbeOptions::default());
-        assert!(matches!(result, Probed::Down(ref why) if why.contains("TEST UNIT READY") && why.contains("no connect")));
+        assert!(matches!(result, Probed::Down(ref why, _) if why.contains("TEST UNIT READY") && why.contains("no connect")));
         assert_eq!(t.sent.borrow().len(), 1);
     }
 
@@ -520,7 +581,7 @@ mod tests {
     fn offline_state_is_down_without_any_command() {
         let attrs = FakeAttributes::default().with(Attr::State, b"offline\n");
         let t = FakeTransport::new();
-        assert!(matches!(run(&attrs, &t), Probed::Down(ref why) if why.contains("offline")));
+        assert!(matches!(run(&attrs, &t), Probed::Down(ref why, _) if why.contains("offline")));
         assert!(t.sent.borrow().is_empty());
     }
 
@@ -528,7 +589,7 @@ mod tests {
     fn open_failure_is_down() {
         let err = TransportError::Open(std::io::Error::from_raw_os_error(libc::ENXIO));
         let result = probe(&candidate(), &NoAttributes, Err(&err), &ProbeOptions::default());
-        assert!(matches!(result, Probed::Down(_)));
+        assert!(matches!(result, Probed::Down(..)));
     }
 
     #[test]
@@ -547,7 +608,7 @@ mod tests {
     fn endless_unit_attention_is_down() {
         let t = FakeTransport::new().answer(TUR, None, Answer::check_condition(6, 0x29, 0));
         let result = probe(&candidate(), &NoAttributes, Ok(&t), &ProbeOptions::default());
-        assert!(matches!(result, Probed::Down(_)));
+        assert!(matches!(result, Probed::Down(..)));
         assert_eq!(t.count(TUR), 3);
     }
 

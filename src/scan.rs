@@ -5,9 +5,9 @@ use std::path::Path as FsPath;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::discover::{ioctl, sysfs, Discovery, ScanMethod};
+use crate::discover::{ioctl, protocol, sysfs, Discovery, ScanMethod};
 use crate::parallel::{self, JobResult};
-use crate::path::{DevNum, Path};
+use crate::path::{DevNum, Path, PathState};
 use crate::probe::{self, Candidate, DeviceAttributes, NoAttributes, ProbeOptions, Probed};
 use crate::sys::nodes::{self, NodeKind, NodeOutcome};
 use crate::sys::sg_io::SgDevice;
@@ -26,9 +26,15 @@ pub struct ScanSettings<'a> {
 }
 
 /// Finds and probes every path; `multipath_members` are devices already in
-/// multipath maps (busy because of them, not passed over). `None` when
-/// discovery itself failed (reported).
-pub fn usable_paths(settings: &ScanSettings<'_>, multipath_members: &[DevNum]) -> Option<Vec<Path>> {
+/// multipath maps (busy because of them, not passed over). `pass_over`
+/// judges a device by its name before any I/O to it (devnode blacklist,
+/// USB), returning why it is left alone. `None` when discovery itself
+/// failed (reported).
+pub fn usable_paths(
+    settings: &ScanSettings<'_>,
+    multipath_members: &[DevNum],
+    pass_over: &dyn Fn(&str) -> Option<String>,
+) -> Option<Vec<Path>> {
     let method = settings.method.resolve(settings.root);
     let discovery = match method {
         ScanMethod::Ioctl => {
@@ -48,10 +54,25 @@ pub fn usable_paths(settings: &ScanSettings<'_>, multipath_members: &[DevNum]) -
         },
     };
     report_passed_over(&discovery);
+    let mut candidates = discovery.candidates;
+    candidates.retain(|c| match pass_over(c.name.as_str()) {
+        Some(why) => {
+            debug!("{}: passed over: {why}", c.name);
+            false
+        }
+        None => true,
+    });
     if method == ScanMethod::Sysfs && settings.mknod {
-        make_path_nodes(settings.root, &discovery.candidates);
+        make_path_nodes(settings.root, &candidates);
     }
-    Some(probe_all(settings, method, discovery.candidates))
+    let mut paths = probe_all(settings, method, candidates);
+    for path in &mut paths {
+        path.protocol = match method {
+            ScanMethod::Sysfs => protocol::scsi_protocol(settings.root, path.name.as_str()).name(),
+            _ => protocol::Protocol::Unspec.name(),
+        };
+    }
+    Some(paths)
 }
 
 fn report_passed_over(discovery: &Discovery) {
@@ -90,7 +111,22 @@ fn probe_all(settings: &ScanSettings<'_>, method: ScanMethod, candidates: Vec<Ca
                 );
                 paths.push(*path);
             }
-            JobResult::Done(Probed::Down(why)) => warn!("{name}: stale path, left out: {why}"),
+            JobResult::Done(Probed::Down(why, wwid)) => {
+                warn!("{name}: stale path, left out: {why}");
+                // Kept, marked down, so find_multipaths counts it as
+                // multipath-tools does; it never enters a table.
+                if let Some(wwid) = wwid {
+                    paths.push(Path {
+                        name: candidate.name.clone(),
+                        hctl: candidate.hctl,
+                        devnum: candidate.devnum,
+                        sectors: candidate.sectors,
+                        wwid,
+                        state: PathState::Down,
+                        ..Path::default()
+                    });
+                }
+            }
             JobResult::Done(Probed::Skipped(why)) => warn!("{name}: skipped: {why}"),
             JobResult::TimedOut => warn!(
                 "{name}: no answer within {}s, path left out",

@@ -37,13 +37,16 @@ pub fn hardware_handler(paths: &[Path], members: &[u16]) -> heapless::String<24>
     out
 }
 
-/// Builds the parameter text of a `multipath` target.
+/// Builds the parameter text of a `multipath` target. `weight` gives each
+/// path's repeat count (1, or priority x rr_min_io_rq with `rr_weight
+/// priorities`).
 pub fn params(
     features: &str,
     hwhandler: &str,
     selector: &str,
     groups: &Groups,
     paths: &[Path],
+    weight: &dyn Fn(&Path) -> u32,
 ) -> String {
     let mut text = String::with_capacity(64 + 24 * paths.len());
     // Writing to a String cannot fail.
@@ -51,7 +54,8 @@ pub fn params(
     for group in groups {
         let _ = write!(text, " {selector} {} 1", group.paths.len());
         for &index in &group.paths {
-            let _ = write!(text, " {} 1", paths[index as usize].devnum);
+            let path = &paths[index as usize];
+            let _ = write!(text, " {} {}", path.devnum, weight(path));
         }
     }
     text
@@ -215,7 +219,7 @@ mod tests {
         let paths = [path(0, true, Some("alua")), path(64, true, Some("alua"))];
         let groups: Groups = [group(&[0]), group(&[1])].into_iter().collect();
         let hw = hardware_handler(&paths, &[0, 1]);
-        let text = params(DEFAULT_FEATURES, &hw, DEFAULT_SELECTOR, &groups, &paths);
+        let text = params(DEFAULT_FEATURES, &hw, DEFAULT_SELECTOR, &groups, &paths, &|_| 1);
         assert_eq!(
             text,
             "0 1 alua 2 1 service-time 0 1 1 8:0 1 service-time 0 1 1 8:64 1"
@@ -228,7 +232,7 @@ mod tests {
         let groups: Groups = [group(&[0, 1])].into_iter().collect();
         let hw = hardware_handler(&paths, &[0, 1]);
         assert_eq!(
-            params("0", &hw, DEFAULT_SELECTOR, &groups, &paths),
+            params("0", &hw, DEFAULT_SELECTOR, &groups, &paths, &|_| 1),
             "0 0 1 1 service-time 0 2 1 8:16 1 8:32 1"
         );
     }

@@ -236,7 +236,7 @@ fn hung_paths_cost_one_timeout_not_one_each() {
 echo 1 > /sys/bus/pseudo/drivers/scsi_debug/every_nth
 echo 4 > /sys/bus/pseudo/drivers/scsi_debug/opts
 start=$(cut -d. -f1 /proc/uptime)
-section hung mpath-boot -t 3
+section hung mpath-boot --timeout 3
 end=$(cut -d. -f1 /proc/uptime)
 section elapsed echo $((end - start))
 section ls dmsetup ls

@@ -2,7 +2,11 @@
 //! (built by mkinitramfs and dracut with initramfs-hooks/ installed, see
 //! tests/vm/boot-kit.sh) from a disk seen through two virtio-scsi
 //! controllers, and must mount its root from the multipath partition map
-//! `/dev/mapper/35000c50015ea71ac-part1` that mpath-boot made.
+//! `/dev/mapper/35000c50015ea71ac-part1` that mpath-boot made. The `-conf`
+//! images were built on a host whose /etc/multipath.conf sets
+//! `user_friendly_names yes` and whose /etc/multipath/bindings binds `mpatha`
+//! to the disk: booted with `root=/dev/mapper/mpatha-part1`, they must name
+//! the maps as that host's multipath does.
 //!
 //! The root filesystem's /sbin/init reports on the second serial port what /
 //! is mounted from (device number from /proc/self/mountinfo) and every dm
@@ -32,6 +36,10 @@ const WWID: &str = "35000c50015ea71ac";
 const SERIAL: &str = "MPATH0";
 /// The partition map of the multipath map of `WWID`.
 const MPATH_ROOT: &str = "/dev/mapper/35000c50015ea71ac-part1";
+/// The alias tests/vm/boot-kit.sh's bindings file gives `WWID` in the
+/// `-conf` images, and its first partition's map.
+const FRIENDLY_NAME: &str = "mpatha";
+const FRIENDLY_ROOT: &str = "/dev/mapper/mpatha-part1";
 
 /// What tests/vm/boot-kit.sh built.
 struct BootKit {
@@ -154,8 +162,17 @@ impl Booted {
     }
 
     /// Checks that the system came up with / on the partition map of the
-    /// multipath map of `WWID`, and that map has the SCSI paths `paths`.
+    /// multipath map of `WWID`, named by its WWID, and that map has the SCSI
+    /// paths `paths`.
     fn assert_root_on_multipath(&self, paths: &[&str]) {
+        self.assert_root_on_map_named(WWID, paths)
+    }
+
+    /// Checks that the system came up with / on `<map_name>-part1`, the
+    /// partition map of the multipath map `map_name` of `WWID` (DM UUIDs
+    /// `part1-mpath-<WWID>` and `mpath-<WWID>`), and that map has the SCSI
+    /// paths `paths`.
+    fn assert_root_on_map_named(&self, map_name: &str, paths: &[&str]) {
         if !self.report.contains("@@BOOT:END") {
             self.fail("the root filesystem's init never reported: the boot did not reach it");
         }
@@ -165,12 +182,12 @@ impl Booted {
         };
         let (root_dev, fstype) = (&root[0], root.get(1).map(String::as_str));
         let dms = self.dms();
-        let part_name = format!("{WWID}-part1");
+        let part_name = format!("{map_name}-part1");
         let Some(part) = dms.iter().find(|d| d.name == part_name) else {
             self.fail(&format!("no dm device {part_name}"))
         };
-        let Some(map) = dms.iter().find(|d| d.name == WWID) else {
-            self.fail(&format!("no multipath map {WWID}"))
+        let Some(map) = dms.iter().find(|d| d.name == map_name) else {
+            self.fail(&format!("no multipath map {map_name}"))
         };
         if *root_dev != part.devnum {
             self.fail(&format!(
@@ -193,7 +210,7 @@ impl Booted {
         }
         if map.slaves != paths {
             self.fail(&format!(
-                "map {WWID} has paths {:?}, expected {paths:?}",
+                "map {map_name} has paths {:?}, expected {paths:?}",
                 map.slaves
             ));
         }
@@ -393,8 +410,14 @@ fn boot(cfg: &BootConfig) -> Booted {
 /// mpath-boot's own report of the map, on the console: proves it, and not
 /// something else in the image, made it.
 fn assert_mpath_boot_made_the_map(run: &Booted) {
-    if !run.console.contains(&format!("create: {WWID} ")) {
-        run.fail("mpath-boot's \"create:\" line for the map is not on the console");
+    assert_mpath_boot_made_the_map_named(run, WWID)
+}
+
+fn assert_mpath_boot_made_the_map_named(run: &Booted, map_name: &str) {
+    if !run.console.contains(&format!("create: {map_name} ")) {
+        run.fail(&format!(
+            "mpath-boot's \"create: {map_name}\" line for the map is not on the console"
+        ));
     }
 }
 
@@ -545,4 +568,68 @@ fn when_the_wait_runs_out_the_boot_goes_on_with_the_paths_there_are() {
     {
         run.fail("the local-top script did not report mpath-boot's failure");
     }
+}
+
+/// An image built with the host's multipath configuration (a `-conf` image
+/// of tests/vm/boot-kit.sh: user_friendly_names yes, `mpatha` bound to the
+/// disk's WWID) booted with root=/dev/mapper/mpatha-part1: the root must be
+/// mounted from that map over both paths, and mpath-boot (run with -B by
+/// every integration) must have created it under that name.
+fn boot_with_the_hosts_bindings(
+    name: &'static str,
+    initrd: &'static str,
+    append: &'static [&'static str],
+) -> Booted {
+    let run = boot(&BootConfig {
+        name,
+        root: FRIENDLY_ROOT,
+        initrd,
+        append,
+        paths: 2,
+        hotplug: None,
+        timeout: BOOT_TIMEOUT,
+    });
+    run.assert_root_on_map_named(FRIENDLY_NAME, &["sda", "sdb"]);
+    assert_mpath_boot_made_the_map_named(&run, FRIENDLY_NAME);
+    run
+}
+
+#[test]
+fn initramfs_tools_image_with_the_hosts_bindings_mounts_root_from_mpatha_part1() {
+    boot_with_the_hosts_bindings(
+        "boot-conf-initramfs-tools",
+        "initramfs-tools-conf.img",
+        &["mpath_boot.wait=60", "mpath_boot.paths=2"],
+    );
+}
+
+#[test]
+fn dracut_systemd_image_with_the_hosts_bindings_mounts_root_from_mpatha_part1() {
+    let run = boot_with_the_hosts_bindings(
+        "boot-conf-dracut-systemd",
+        "dracut-systemd-conf.img",
+        &[
+            "mpath_boot.wait=60",
+            "mpath_boot.paths=2",
+            "rd.shell=0",
+            "rd.timeout=60",
+        ],
+    );
+    if !run.console.contains("mpath-boot[") {
+        run.fail("no output of mpath-boot.service on the console");
+    }
+}
+
+#[test]
+fn dracut_shell_image_with_the_hosts_bindings_mounts_root_from_mpatha_part1() {
+    boot_with_the_hosts_bindings(
+        "boot-conf-dracut-sh",
+        "dracut-sh-conf.img",
+        &[
+            "mpath_boot.wait=60",
+            "mpath_boot.paths=2",
+            "rd.shell=0",
+            "rd.retry=60",
+        ],
+    );
 }

@@ -75,6 +75,32 @@ pub enum FindMultipaths {
     Smart,
 }
 
+impl FindMultipaths {
+    /// multipath-tools' spellings: `no`/`off`, `yes`/`on`, `strict`,
+    /// `greedy`, `smart`.
+    pub fn parse(text: &str) -> Option<FindMultipaths> {
+        match text {
+            "no" | "off" => Some(FindMultipaths::Off),
+            "yes" | "on" => Some(FindMultipaths::On),
+            "strict" => Some(FindMultipaths::Strict),
+            "greedy" => Some(FindMultipaths::Greedy),
+            "smart" => Some(FindMultipaths::Smart),
+            _ => None,
+        }
+    }
+
+    /// The name `multipath -t` prints.
+    pub fn name(self) -> &'static str {
+        match self {
+            FindMultipaths::Off => "off",
+            FindMultipaths::On => "on",
+            FindMultipaths::Strict => "strict",
+            FindMultipaths::Greedy => "greedy",
+            FindMultipaths::Smart => "smart",
+        }
+    }
+}
+
 /// `no_path_retry`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum NoPathRetry {

@@ -5,6 +5,7 @@
 pub mod ioctl;
 pub mod naming;
 pub mod pivot;
+pub mod protocol;
 pub mod sysfs;
 
 use std::path::Path;

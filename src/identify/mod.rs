@@ -10,6 +10,7 @@ use core::fmt;
 use crate::scsi::vpd::{self, kind, Designator};
 use crate::scsi::ScsiDataError;
 
+pub mod properties;
 pub mod vendor;
 
 /// Longest WWID: multipath-tools' WWID_SIZE (128) minus the NUL.

@@ -211,6 +211,16 @@ impl DeviceMapper {
             .map_err(map_error(format!("resume {name}")))
     }
 
+    /// Renames a map (multipath's ACT_RENAME, when its alias changed).
+    pub fn rename(&self, old: &str, new: &str) -> Result<(), MapError> {
+        let old_name = DmName::new(old).map_err(map_error(format!("use name {old}")))?;
+        let new_name = DmName::new(new).map_err(map_error(format!("use name {new}")))?;
+        self.dm
+            .device_rename(old_name, &DevId::Name(new_name))
+            .map(|_| ())
+            .map_err(map_error(format!("rename {old} to {new}")))
+    }
+
     /// Removes a map. The kernel refuses (EBUSY) while it is open.
     pub fn remove(&self, name: &str) -> Result<(), MapError> {
         let dm_name = DmName::new(name).map_err(map_error(format!("use name {name}")))?;

@@ -3,6 +3,7 @@
 pub mod blockdev;
 pub mod dm;
 pub mod nodes;
+pub mod multipathd;
 pub mod regex;
 pub mod scsi_ioctl;
 pub mod sg_io;

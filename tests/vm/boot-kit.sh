@@ -9,6 +9,10 @@
 #   initramfs-tools.img         mkinitramfs (initramfs-tools, with udev)
 #   dracut-systemd.img          dracut, systemd in the initramfs
 #   dracut-sh.img               dracut, shell init (no systemd)
+#   *-conf.img                  the same three, built on a host whose
+#                               /etc/multipath.conf says user_friendly_names
+#                               yes and whose /etc/multipath/bindings binds
+#                               mpatha to the disk (plus wwids and a conf.d/)
 #   *.log, *.list               build logs and image listings
 #   boot.env                    KEY='value' lines read by the tests
 #
@@ -20,7 +24,10 @@
 # a private mount namespace where initramfs-hooks/install's DESTDIR is
 # overlaid on /usr (so the tools find the hooks and the binary where a
 # package would put them), and the kit's kernel modules and config appear as
-# /lib/modules/$KVER and /boot. Needs root (apt-get, unshare, mount).
+# /lib/modules/$KVER and /boot. /etc is overlaid too: the multipath files
+# the hooks copy (/etc/multipath.conf, /etc/multipath/) are hidden for the
+# plain images and replaced by the kit's for the -conf ones, whatever the
+# host has. Needs root (apt-get, unshare, mount).
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/../.." && pwd)
@@ -141,6 +148,36 @@ printf 'MODULES=most\nBUSYBOX=auto\nKEYMAP=n\nCOMPRESS=zstd\nDEVICE=\nNFSROOT=au
     > "$conf/initramfs.conf"
 touch "$conf/modules"
 
+# The build host's multipath configuration for the -conf images, as
+# multipath-tools 0.9.4 would have left it on a system whose root is on
+# mpatha: friendly names, the disk's WWID bound to mpatha and remembered in
+# wwids (find_multipaths strict, the default, only multipaths WWIDs listed
+# there), and a conf.d/ directory, which the hooks copy as a whole.
+wwid=35000c50015ea71ac # tests/vm_boot.rs: wwn=0x5000c50015ea71ac
+mpetc=$work/multipath-etc
+mkdir -p "$mpetc/multipath/conf.d"
+cat > "$mpetc/multipath.conf" <<'CONF'
+# boot-kit.sh: the build host's multipath.conf
+defaults {
+	user_friendly_names yes
+}
+CONF
+cat > "$mpetc/multipath/bindings" <<BINDINGS
+# Multipath bindings, Version : 1.0
+#
+# Format:
+# alias wwid
+#
+mpatha $wwid
+BINDINGS
+cat > "$mpetc/multipath/wwids" <<WWIDS
+# Multipath wwids, Version : 1.0
+#
+# Valid WWIDs:
+/$wwid/
+WWIDS
+echo '# boot-kit.sh: copied with its directory; sets nothing' > "$mpetc/multipath/conf.d/10-boot-kit.conf"
+
 # 8. Build the images in a private mount namespace: nothing leaks to the host.
 build=$(cat <<'EOF'
 set -eu
@@ -148,9 +185,10 @@ mount --make-rprivate /
 mount -t overlay overlay -o "lowerdir=$stage/usr:/usr" /usr
 mount --bind "$MODDIR" "/usr/lib/modules/$KVER"
 mount --bind "$KROOT/boot" /boot
-t0=$(date +%s)
-mkinitramfs -d "$conf" -o "$out/initramfs-tools.img" "$KVER" > "$out/initramfs-tools.log" 2>&1
-t1=$(date +%s)
+# /etc with a writable upper layer in $work: the multipath files are
+# removed and added there, the host's /etc stays as it is.
+mkdir -p "$work/etc-upper" "$work/etc-work"
+mount -t overlay overlay -o "lowerdir=/etc,upperdir=$work/etc-upper,workdir=$work/etc-work" /etc
 # No host-only (this host is not the guest); --no-hostonly-cmdline: no host
 # root=; the guest's disk drivers besides what the modules ask for; no crypt
 # (included without cryptsetup on the host, it fails the shell variant).
@@ -158,11 +196,21 @@ mkdracut() {
     dracut --no-hostonly --no-hostonly-cmdline --add mpath-boot --kver "$KVER" --force \
         --compress zstd --no-early-microcode --drivers "virtio_scsi virtio_pci sd_mod ext4" --omit crypt "$@"
 }
-mkdracut "$out/dracut-systemd.img" > "$out/dracut-systemd.log" 2>&1
-t2=$(date +%s)
-mkdracut --omit "systemd systemd-initrd dracut-systemd" "$out/dracut-sh.img" > "$out/dracut-sh.log" 2>&1
-t3=$(date +%s)
-echo "boot-kit.sh: mkinitramfs $((t1 - t0)) s, dracut (systemd) $((t2 - t1)) s, dracut (shell) $((t3 - t2)) s" >&2
+# The three images, named with suffix $1.
+build_images() {
+    t0=$(date +%s)
+    mkinitramfs -d "$conf" -o "$out/initramfs-tools$1.img" "$KVER" > "$out/initramfs-tools$1.log" 2>&1
+    t1=$(date +%s)
+    mkdracut "$out/dracut-systemd$1.img" > "$out/dracut-systemd$1.log" 2>&1
+    t2=$(date +%s)
+    mkdracut --omit "systemd systemd-initrd dracut-systemd" "$out/dracut-sh$1.img" > "$out/dracut-sh$1.log" 2>&1
+    t3=$(date +%s)
+    echo "boot-kit.sh: images${1:+ $1}: mkinitramfs $((t1 - t0)) s, dracut (systemd) $((t2 - t1)) s, dracut (shell) $((t3 - t2)) s" >&2
+}
+rm -rf /etc/multipath.conf /etc/multipath
+build_images ""
+cp -R "$mpetc/." /etc/
+build_images -conf
 EOF
 )
 # The overlay on /usr covers /lib/modules only on a merged-/usr system (every
@@ -170,22 +218,37 @@ EOF
 [ "$(readlink -f /lib)" = /usr/lib ] ||
     { echo "boot-kit.sh: /lib is not /usr/lib (merged /usr needed)" >&2; exit 1; }
 mkdir -p /boot
-export stage conf out KVER KROOT MODDIR
+export stage conf out work mpetc KVER KROOT MODDIR
 unshare --mount sh -c "$build" ||
     { tail -n 25 "$out"/*.log >&2; echo "boot-kit.sh: image build failed (logs in $out)" >&2; exit 1; }
 
 # 9. Listings, for debugging and for the tests' checks on the contents.
-lsinitramfs "$out/initramfs-tools.img" > "$out/initramfs-tools.list"
-lsinitrd "$out/dracut-systemd.img" > "$out/dracut-systemd.list"
-lsinitrd "$out/dracut-sh.img" > "$out/dracut-sh.list"
-for img in initramfs-tools dracut-systemd dracut-sh; do
-    grep -q 'usr/sbin/mpath-boot$' "$out/$img.list" ||
-        { echo "boot-kit.sh: $img.img lacks usr/sbin/mpath-boot" >&2; exit 1; }
+fail() { echo "boot-kit.sh: $*" >&2; exit 1; }
+for suffix in "" -conf; do
+    lsinitramfs "$out/initramfs-tools$suffix.img" > "$out/initramfs-tools$suffix.list"
+    lsinitrd "$out/dracut-systemd$suffix.img" > "$out/dracut-systemd$suffix.list"
+    lsinitrd "$out/dracut-sh$suffix.img" > "$out/dracut-sh$suffix.list"
+    for img in initramfs-tools dracut-systemd dracut-sh; do
+        grep -q 'usr/sbin/mpath-boot$' "$out/$img$suffix.list" ||
+            fail "$img$suffix.img lacks usr/sbin/mpath-boot"
+    done
+    grep -q 'usr/lib/systemd/systemd$' "$out/dracut-systemd$suffix.list" ||
+        fail "dracut-systemd$suffix.img has no systemd"
+    ! grep -q 'usr/lib/systemd/systemd$' "$out/dracut-sh$suffix.list" ||
+        fail "dracut-sh$suffix.img has systemd"
 done
-grep -q 'usr/lib/systemd/systemd$' "$out/dracut-systemd.list" ||
-    { echo "boot-kit.sh: dracut-systemd.img has no systemd" >&2; exit 1; }
-! grep -q 'usr/lib/systemd/systemd$' "$out/dracut-sh.list" ||
-    { echo "boot-kit.sh: dracut-sh.img has systemd" >&2; exit 1; }
+# The plain images name maps by WWID: no multipath configuration in them.
+for img in initramfs-tools dracut-systemd dracut-sh; do
+    ! grep -Eq 'etc/multipath(\.conf|/)' "$out/$img.list" ||
+        fail "$img.img holds multipath configuration files"
+done
+# The -conf images hold the build host's files, byte for byte.
+for img in initramfs-tools dracut-systemd dracut-sh; do
+    for file in multipath.conf multipath/bindings multipath/wwids multipath/conf.d/10-boot-kit.conf; do
+        lsinitrd -f "etc/$file" "$out/$img-conf.img" 2>/dev/null | cmp -s - "$mpetc/$file" ||
+            fail "$img-conf.img lacks /etc/$file or holds another one"
+    done
+done
 
 cat > "$out/boot.env" <<EOF
 HASH='$hash'

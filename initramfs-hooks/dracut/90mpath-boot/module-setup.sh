@@ -1,6 +1,7 @@
 #!/bin/bash
 # dracut module (dracut.modules(7)): mpath-boot assembles device-mapper
-# multipath maps in the initramfs, without multipathd.
+# multipath maps in the initramfs, without multipathd, named as the host's
+# /etc/multipath.conf, conf.d/ and bindings say (copied into the image).
 #  - systemd initramfs: mpath-boot.service, ordered before
 #    initrd-root-device.target (the root device wait).
 #  - shell initramfs: an initqueue job run once udev has settled, inside the
@@ -42,9 +43,41 @@ installkernel() {
         scsi_dh_alua scsi_dh_rdac scsi_dh_emc scsi_dh_hp_sw
 }
 
+# multipath-tools' configuration, where multipath(8) 0.9.4 reads it, so
+# that the maps get the names (user_friendly_names, aliases, bindings) and
+# the paths (blacklist, find_multipaths and wwids) the real root's multipath
+# gives them. The unit and the initqueue job run mpath-boot with -B: the
+# bindings file in the image is never added to. Only what exists is
+# installed; a file that cannot be aborts the build (dracut ignores
+# install()'s status), since the image would name the maps differently.
+mpath_boot_install_config() {
+    local file
+    for file in /etc/multipath.conf /etc/multipath/bindings /etc/multipath/wwids; do
+        [[ -e $file ]] && mpath_boot_install_file "$file"
+    done
+    # conf.d: the directory, even empty, and every file in it (multipath
+    # reads its *.conf files in alphabetical order).
+    [[ -d /etc/multipath/conf.d ]] || return 0
+    inst_dir /etc/multipath/conf.d || mpath_boot_install_failed /etc/multipath/conf.d
+    for file in /etc/multipath/conf.d/*; do
+        [[ -f $file ]] && mpath_boot_install_file "$file"
+    done
+    return 0
+}
+
+mpath_boot_install_file() {
+    inst_simple "$1" || mpath_boot_install_failed "$1"
+}
+
+mpath_boot_install_failed() {
+    dfatal "mpath-boot: cannot install $1 into the initramfs"
+    exit 1
+}
+
 # called by dracut
 install() {
     inst_simple /usr/sbin/mpath-boot
+    mpath_boot_install_config
     if dracut_module_included "systemd"; then
         inst_simple "$moddir/mpath-boot.service" "$systemdsystemunitdir/mpath-boot.service"
         $SYSTEMCTL -q --root "$initdir" enable mpath-boot.service

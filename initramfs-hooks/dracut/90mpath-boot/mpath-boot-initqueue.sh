@@ -10,8 +10,10 @@ for module in dm-multipath dm-round-robin dm-service-time dm-queue-length \
 done
 
 info "mpath-boot: assembling multipath maps"
-# Output to the console, as with the systemd unit.
-/usr/sbin/mpath-boot --cmdline > /dev/console 2>&1
+# Output to the console, as with the systemd unit. -B: the bindings file is
+# the host's copy; a WWID it does not bind is named by its WWID, never given
+# an alias the real root's bindings file would not have.
+/usr/sbin/mpath-boot -B --cmdline > /dev/console 2>&1
 status=$?
 [ "$status" -eq 0 ] || warn "mpath-boot: exit status $status; continuing the boot"
 exit 0

@@ -1,0 +1,383 @@
+//! The transport of a SCSI disk as multipath-tools 0.9.4 names it
+//! (`scsi:fcp`, `scsi:iscsi`, ...): what the `protocol` blacklist rules are
+//! matched against, and how `allow_usb_devices` recognises USB disks.
+//!
+//! 0.9.4 decides from the sysfs ancestry of the disk, checking in order:
+//! 1. SAS: the SCSI device has a `sas_address` attribute and an ancestor is
+//!    named `end_device-H:C:T` or `end_device-H:T`;
+//! 2. USB: an ancestor above the SCSI device belongs to the `usb` subsystem;
+//! 3. FC: the parent of the SCSI target is `rport-H:C-N` and
+//!    `class/fc_remote_ports/rport-H:C-N/node_name` exists;
+//! 4. iSCSI: the nearest ancestor named `sessionN` has
+//!    `class/iscsi_session/sessionN/targetname`;
+//! 5. ATA: an ancestor is named `ataN`;
+//! 6. otherwise `scsi:unspec`.
+//!
+//! The transport layers (port/end_device, rport, session) sit between the
+//! SCSI host and the target, so the decision needs the disk's own path, not
+//! only its host number.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+/// multipath-tools' SCSI protocol identifiers, with its names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Protocol {
+    Fcp,
+    Spi,
+    Ssa,
+    Sbp,
+    Srp,
+    Iscsi,
+    Sas,
+    Adt,
+    Ata,
+    Usb,
+    Unspec,
+}
+
+impl Protocol {
+    /// The name `multipath -v3` prints and `protocol` rules match.
+    pub fn name(self) -> &'static str {
+        match self {
+            Protocol::Fcp => "scsi:fcp",
+            Protocol::Spi => "scsi:spi",
+            Protocol::Ssa => "scsi:ssa",
+            Protocol::Sbp => "scsi:sbp",
+            Protocol::Srp => "scsi:srp",
+            Protocol::Iscsi => "scsi:iscsi",
+            Protocol::Sas => "scsi:sas",
+            Protocol::Adt => "scsi:adt",
+            Protocol::Ata => "scsi:ata",
+            Protocol::Usb => "scsi:usb",
+            Protocol::Unspec => "scsi:unspec",
+        }
+    }
+}
+
+impl core::fmt::Display for Protocol {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The protocol of SCSI disk `block_name` (`sda`) from `<root>/sys`.
+/// A disk whose sysfs path cannot be resolved is `scsi:unspec`, the value
+/// 0.9.4 starts from for every `sd` device.
+pub fn scsi_protocol(root: &Path, block_name: &str) -> Protocol {
+    match ancestry(root, block_name) {
+        Some(chain) => protocol_of(root, &chain),
+        None => Protocol::Unspec,
+    }
+}
+
+/// True when 0.9.4 would see the disk as USB-attached (and skip it unless
+/// `allow_usb_devices` is set).
+pub fn is_usb(root: &Path, block_name: &str) -> bool {
+    scsi_protocol(root, block_name) == Protocol::Usb
+}
+
+/// The block device directory and its ancestors up to (excluding) `sys`,
+/// nearest first.
+fn ancestry(root: &Path, block_name: &str) -> Option<Vec<PathBuf>> {
+    if block_name.is_empty() || block_name.contains('/') {
+        return None;
+    }
+    let sys = fs::canonicalize(root.join("sys")).ok()?;
+    let device = fs::canonicalize(sys.join("block").join(block_name)).ok()?;
+    let chain: Vec<PathBuf> = device
+        .ancestors()
+        .take_while(|dir| dir.starts_with(&sys) && *dir != sys)
+        .map(Path::to_path_buf)
+        .collect();
+    Some(chain)
+}
+
+fn protocol_of(root: &Path, chain: &[PathBuf]) -> Protocol {
+    // The SCSI device: the nearest ancestor named H:C:T:L.
+    let Some(sdev_index) = chain.iter().position(|d| is_hctl(&dir_name(d))) else {
+        return Protocol::Unspec;
+    };
+    let above_sdev = chain.get(sdev_index + 1..).unwrap_or(&[]);
+    let has_sas_address = chain
+        .get(sdev_index)
+        .is_some_and(|d| d.join("sas_address").exists());
+    if has_sas_address && above_sdev.iter().any(|d| is_end_device(&dir_name(d))) {
+        return Protocol::Sas;
+    }
+    if above_sdev
+        .iter()
+        .any(|d| subsystem(d).as_deref() == Some("usb"))
+    {
+        return Protocol::Usb;
+    }
+    // The SCSI target is the parent of the SCSI device; FC puts the remote
+    // port right above it.
+    if let Some(rport) = above_sdev.get(1).map(|d| dir_name(d)) {
+        if is_rport(&rport)
+            && root
+                .join("sys/class/fc_remote_ports")
+                .join(&rport)
+                .join("node_name")
+                .is_file()
+        {
+            return Protocol::Fcp;
+        }
+    }
+    if let Some(session) = chain
+        .iter()
+        .map(|d| dir_name(d))
+        .find(|n| scans_prefixed_int(n, "session"))
+    {
+        if root
+            .join("sys/class/iscsi_session")
+            .join(&session)
+            .join("targetname")
+            .is_file()
+        {
+            return Protocol::Iscsi;
+        }
+    }
+    if chain
+        .iter()
+        .any(|d| scans_prefixed_int(&dir_name(d), "ata"))
+    {
+        return Protocol::Ata;
+    }
+    Protocol::Unspec
+}
+
+fn dir_name(dir: &Path) -> String {
+    dir.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+/// The subsystem of a sysfs device: the name its `subsystem` link points to.
+fn subsystem(dir: &Path) -> Option<String> {
+    let target = fs::read_link(dir.join("subsystem")).ok()?;
+    target.file_name().map(|n| n.to_string_lossy().into_owned())
+}
+
+/// What C's `%d` accepts: blanks, an optional sign, digits. Returns the
+/// rest of the text after the number.
+fn scan_int(text: &str) -> Option<&str> {
+    let text = text.trim_start_matches([' ', '\t', '\n', '\r', '\x0b', '\x0c']);
+    let unsigned = text.strip_prefix(['+', '-']).unwrap_or(text);
+    let digits = unsigned.bytes().take_while(u8::is_ascii_digit).count();
+    if digits == 0 {
+        return None;
+    }
+    unsigned.get(digits..)
+}
+
+/// Matches a sequence of integers separated by the given literals, as a
+/// C `sscanf` with that format would; returns the unmatched rest.
+fn scan_ints<'a>(text: &'a str, prefix: &str, separators: &[&str]) -> Option<&'a str> {
+    let mut rest = scan_int(text.strip_prefix(prefix)?)?;
+    for sep in separators {
+        rest = scan_int(rest.strip_prefix(sep)?)?;
+    }
+    Some(rest)
+}
+
+/// `sscanf(name, "<prefix>%d") == 1`.
+fn scans_prefixed_int(name: &str, prefix: &str) -> bool {
+    scan_ints(name, prefix, &[]).is_some()
+}
+
+/// `end_device-H:C:T` or `end_device-H:T`, nothing after.
+fn is_end_device(name: &str) -> bool {
+    scan_ints(name, "end_device-", &[":", ":"]) == Some("")
+        || scan_ints(name, "end_device-", &[":"]) == Some("")
+}
+
+/// `rport-H:C-N` (anything may follow, as with sscanf).
+fn is_rport(name: &str) -> bool {
+    scan_ints(name, "rport-", &[":", "-"]).is_some()
+}
+
+/// `H:C:T:L` as 0.9.4's `%i:%i:%i:%lu` would read a SCSI device name.
+fn is_hctl(name: &str) -> bool {
+    let parts: Vec<&str> = name.split(':').collect();
+    parts.len() == 4
+        && parts
+            .iter()
+            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::symlink;
+
+    /// A fabricated sysfs tree under a temporary root.
+    struct Tree {
+        root: PathBuf,
+    }
+
+    impl Tree {
+        fn new(test: &str) -> Tree {
+            let root = std::env::temp_dir()
+                .join(format!("mpath-boot-proto-{test}-{}", std::process::id()));
+            let _ = fs::remove_dir_all(&root);
+            fs::create_dir_all(root.join("sys/block")).unwrap();
+            fs::create_dir_all(root.join("sys/bus/usb")).unwrap();
+            fs::create_dir_all(root.join("sys/bus/scsi")).unwrap();
+            Tree { root }
+        }
+
+        fn file(&self, rel: &str, text: &str) {
+            let path = self.root.join(rel);
+            fs::create_dir_all(path.parent().unwrap()).unwrap();
+            fs::write(path, text).unwrap();
+        }
+
+        /// Disk `name` at `<devices>/<path>/block/<name>`, linked from
+        /// sys/block with a relative link, as the kernel does.
+        fn disk(&self, name: &str, path: &str) -> String {
+            let dev = format!("sys/devices/{path}");
+            fs::create_dir_all(self.root.join(&dev).join("block").join(name)).unwrap();
+            let link = format!("../devices/{path}/block/{name}");
+            symlink(link, self.root.join("sys/block").join(name)).unwrap();
+            dev
+        }
+
+        fn subsystem(&self, dev_dir: &str, subsystem: &str) {
+            let dir = self.root.join(dev_dir);
+            fs::create_dir_all(&dir).unwrap();
+            symlink(
+                self.root.join("sys/bus").join(subsystem),
+                dir.join("subsystem"),
+            )
+            .unwrap();
+        }
+    }
+
+    impl Drop for Tree {
+        fn drop(&mut self) {
+            let _ = fs::remove_dir_all(&self.root);
+        }
+    }
+
+    #[test]
+    fn scsi_debug_and_virtio_are_unspec() {
+        let tree = Tree::new("unspec");
+        tree.disk("sda", "pseudo_0/adapter0/host2/target2:0:0/2:0:0:0");
+        tree.disk(
+            "sdb",
+            "pci0000:00/0000:00:04.0/virtio1/host0/target0:0:1/0:0:1:0",
+        );
+        assert_eq!(scsi_protocol(&tree.root, "sda"), Protocol::Unspec);
+        assert_eq!(scsi_protocol(&tree.root, "sdb").name(), "scsi:unspec");
+        assert!(!is_usb(&tree.root, "sda"));
+    }
+
+    #[test]
+    fn fibre_channel_needs_the_remote_port_class_entry() {
+        let tree = Tree::new("fc");
+        tree.disk(
+            "sda",
+            "pci0000:00/0000:00:03.0/host1/rport-1:0-2/target1:0:0/1:0:0:0",
+        );
+        assert_eq!(scsi_protocol(&tree.root, "sda"), Protocol::Unspec);
+        tree.file(
+            "sys/class/fc_remote_ports/rport-1:0-2/node_name",
+            "0x20000024ff000001\n",
+        );
+        assert_eq!(scsi_protocol(&tree.root, "sda"), Protocol::Fcp);
+    }
+
+    #[test]
+    fn iscsi_session() {
+        let tree = Tree::new("iscsi");
+        tree.disk("sdc", "platform/host3/session1/target3:0:0/3:0:0:0");
+        assert_eq!(scsi_protocol(&tree.root, "sdc"), Protocol::Unspec);
+        tree.file(
+            "sys/class/iscsi_session/session1/targetname",
+            "iqn.2003-01.org.example:t1\n",
+        );
+        assert_eq!(scsi_protocol(&tree.root, "sdc"), Protocol::Iscsi);
+    }
+
+    #[test]
+    fn sas_needs_address_and_end_device() {
+        let tree = Tree::new("sas");
+        let dev = tree.disk(
+            "sdd",
+            "pci0000:00/0000:00:05.0/host4/port-4:0/end_device-4:0/target4:0:0/4:0:0:0",
+        );
+        assert_eq!(scsi_protocol(&tree.root, "sdd"), Protocol::Unspec);
+        tree.file(&format!("{dev}/sas_address"), "0x5000c500a1b2c3d4\n");
+        assert_eq!(scsi_protocol(&tree.root, "sdd"), Protocol::Sas);
+        let dev = tree.disk(
+            "sde",
+            "pci0000:00/0000:00:05.0/host5/port-5:0/end_device-5:0:1x/target5:0:1/5:0:1:0",
+        );
+        tree.file(&format!("{dev}/sas_address"), "0x5000c500a1b2c3d5\n");
+        assert_eq!(scsi_protocol(&tree.root, "sde"), Protocol::Unspec);
+    }
+
+    #[test]
+    fn usb_is_found_through_the_subsystem_link() {
+        let tree = Tree::new("usb");
+        let usb_dev = "sys/devices/pci0000:00/0000:00:14.0/usb2/2-1";
+        tree.disk(
+            "sdf",
+            "pci0000:00/0000:00:14.0/usb2/2-1/2-1:1.0/host6/target6:0:0/6:0:0:0",
+        );
+        assert_eq!(scsi_protocol(&tree.root, "sdf"), Protocol::Unspec);
+        tree.subsystem(usb_dev, "usb");
+        assert_eq!(scsi_protocol(&tree.root, "sdf"), Protocol::Usb);
+        assert!(is_usb(&tree.root, "sdf"));
+        // A "scsi" subsystem link changes nothing.
+        tree.subsystem(
+            "sys/devices/pci0000:00/0000:00:14.0/usb2/2-1/2-1:1.0/host6",
+            "scsi",
+        );
+        assert!(is_usb(&tree.root, "sdf"));
+    }
+
+    #[test]
+    fn libata() {
+        let tree = Tree::new("ata");
+        tree.disk(
+            "sdg",
+            "pci0000:00/0000:00:1f.2/ata1/host0/target0:0:0/0:0:0:0",
+        );
+        assert_eq!(scsi_protocol(&tree.root, "sdg"), Protocol::Ata);
+        tree.disk(
+            "sdh",
+            "pci0000:00/0000:00:1f.2/ata_x/host7/target7:0:0/7:0:0:0",
+        );
+        assert_eq!(scsi_protocol(&tree.root, "sdh"), Protocol::Unspec);
+    }
+
+    #[test]
+    fn unknown_or_odd_names_are_unspec() {
+        let tree = Tree::new("odd");
+        assert_eq!(scsi_protocol(&tree.root, "sdz"), Protocol::Unspec);
+        assert_eq!(scsi_protocol(&tree.root, "../sda"), Protocol::Unspec);
+        assert_eq!(scsi_protocol(&tree.root, ""), Protocol::Unspec);
+        assert_eq!(
+            scsi_protocol(Path::new("/nonexistent-root"), "sda"),
+            Protocol::Unspec
+        );
+    }
+
+    #[test]
+    fn sscanf_like_name_checks() {
+        assert!(is_end_device("end_device-1:2:3"));
+        assert!(is_end_device("end_device-1:2"));
+        assert!(!is_end_device("end_device-1:2:3:4"));
+        assert!(!is_end_device("end_device-1"));
+        assert!(is_rport("rport-0:0-12"));
+        assert!(!is_rport("rport-0:0"));
+        assert!(scans_prefixed_int("session12", "session"));
+        assert!(scans_prefixed_int("ata-1", "ata"));
+        assert!(!scans_prefixed_int("ata", "ata"));
+        assert!(is_hctl("0:0:0:0"));
+        assert!(!is_hctl("target0:0:0"));
+        assert!(!is_hctl("0:0:0:"));
+    }
+}
