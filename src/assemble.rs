@@ -45,6 +45,8 @@ pub struct Settings {
     pub partitions: bool,
     /// Rescan until these devices are there (`--wait`).
     pub wait: Option<Wait>,
+    /// `-q`: keep queue_if_no_path although no multipathd runs.
+    pub queue_without_daemon: bool,
 }
 
 impl Settings {
@@ -213,7 +215,9 @@ fn run_round(settings: &Settings, setup: &Setup, first: bool) -> Round {
         make_nodes,
         mknod: settings.may_mknod(),
     };
-    let daemon = multipathd::running();
+    // multipath clears queueing again after loading when no multipathd
+    // runs (unless -q): the features below are that end state.
+    let queueing_allowed = settings.queue_without_daemon || multipathd::running();
     for plan in &coalesced.maps {
         let wwid = plan.wwid.as_str();
         let lead = &paths[plan.paths[0] as usize];
@@ -227,7 +231,7 @@ fn run_round(settings: &Settings, setup: &Setup, first: bool) -> Round {
         log_settings(&name, &map);
         let groups = group::groups(plan, &paths, map.policy.value);
         let hwhandler = hardware_handler(&map, plan, &paths);
-        let features = select::table_features(&map, daemon);
+        let features = select::table_features(&map, queueing_allowed);
         let params = table::params(&features, &hwhandler, &map.selector.value, &groups, &paths, &|p| {
             select::path_weight(&map, p.priority)
         });
@@ -239,7 +243,7 @@ fn run_round(settings: &Settings, setup: &Setup, first: bool) -> Round {
         }
         debug!("{name}: table 0 {} multipath {params}", plan.sectors);
         let outcome = match &dm {
-            Some(dm) => load::apply(dm, &name, &uuid, plan.sectors, &params, settings.dry_run),
+            Some(dm) => load::apply_multipath(dm, &name, &uuid, plan.sectors, &params, settings.dry_run),
             // A dry run without device-mapper cannot tell what exists.
             None => Ok((Action::WouldCreate, None)),
         };
@@ -265,7 +269,7 @@ fn run_round(settings: &Settings, setup: &Setup, first: bool) -> Round {
                         load::make_map_node(&settings.root, &info.name, info.devnum);
                     }
                     if settings.partitions {
-                        round.failures += partmaps::sync(dm, &settings.root, &info, &name, partition_options);
+                        round.failures += partmaps::sync(dm, &settings.root, &info, wwid, partition_options);
                     }
                 }
             }

@@ -36,6 +36,8 @@ pub struct Options {
     pub policy: Option<Policy>,
     /// `-B`: never add to the bindings file.
     pub bindings_read_only: bool,
+    /// `-q`: queue_if_no_path stays without multipathd.
+    pub queue_without_daemon: bool,
     /// `--find-multipaths`: beats the configuration for this run.
     pub find_multipaths: Option<FindMultipaths>,
     /// Timeout of every SCSI command.
@@ -69,6 +71,7 @@ impl Default for Options {
             verbosity: 2,
             policy: None,
             bindings_read_only: false,
+            queue_without_daemon: false,
             find_multipaths: None,
             timeout: Duration::from_secs(5),
             jobs: 16,
@@ -122,6 +125,7 @@ const OPTIONS: &[OptSpec] = &[
     opt(Some('d'), "dry-run", None, "print the tables that would be loaded; change nothing"),
     opt(Some('v'), "verbose", Some("N"), "0 silent, 1 maps and errors, 2 also warnings (default), 3 debug: every path taken or passed over and why, every setting's origin"),
     opt(Some('B'), "bindings-read-only", None, "never add to the bindings file: a WWID without a binding is named by its WWID (multipath -B)"),
+    opt(Some('q'), "queue-without-daemon", None, "keep queue_if_no_path in the tables when no multipathd runs (multipath -q); by default it is cleared, as multipath does"),
     opt(None, "find-multipaths", Some("MODE"), "override find_multipaths for this run: off, on, strict, greedy or smart (smart acts as on)"),
     opt(Some('p'), "policy", Some("POLICY"), "path grouping policy for every map, beating the configuration: failover, multibus, group_by_prio, group_by_serial or group_by_node_name"),
     opt(None, "timeout", Some("SECONDS"), "timeout of every SCSI command (default 5)"),
@@ -290,6 +294,7 @@ fn apply(
         }
         "dry-run" => options.dry_run = true,
         "bindings-read-only" => options.bindings_read_only = true,
+        "queue-without-daemon" => options.queue_without_daemon = true,
         "no-mknod" => options.mknod = false,
         "no-partitions" => options.partitions = false,
         "cmdline" => options.cmdline = true,
@@ -380,7 +385,7 @@ mod tests {
     fn all_options() {
         let o = parse_strs(&[
             "-d", "-v3", "--policy=multibus", "--timeout", "2", "-j8", "--root", "/x", "-s", "ioctl",
-            "--max-devices=64", "--no-mknod", "-B", "--find-multipaths=greedy",
+            "--max-devices=64", "--no-mknod", "-B", "-q", "--find-multipaths=greedy",
         ])
         .unwrap();
         assert_eq!(o.scan, ScanMethod::Ioctl);
@@ -390,6 +395,7 @@ mod tests {
         assert_eq!(o.verbosity, 3);
         assert_eq!(o.policy, Some(Policy::Multibus));
         assert!(o.bindings_read_only);
+        assert!(o.queue_without_daemon);
         assert_eq!(o.find_multipaths, Some(FindMultipaths::Greedy));
         assert_eq!(o.timeout, Duration::from_secs(2));
         assert_eq!(o.jobs, 8);

@@ -60,20 +60,31 @@ impl Action {
     }
 }
 
-/// Creates the map, or reloads it when it exists with other paths, or
-/// renames it when it exists under another name (a new alias, as
-/// multipath's ACT_RENAME). Returns what was done and the map as the
-/// kernel now has it.
+/// A single-target map as it should be.
+#[derive(Clone, Copy, Debug)]
+pub struct Wanted<'a> {
+    pub name: &'a str,
+    pub uuid: &'a str,
+    pub sectors: u64,
+    pub target: &'a str,
+    pub params: &'a str,
+}
+
+/// Creates the map, or reloads it when it exists (found by DM UUID) with
+/// another table, or renames it when it exists under another name (a new
+/// alias, as multipath's ACT_RENAME), or leaves it alone when `same` says
+/// its table is the wanted one. Returns what was done and the map as the
+/// kernel now has it. Multipath maps and their partition maps both go
+/// through here.
 pub fn apply(
     dm: &DeviceMapper,
-    name: &str,
-    uuid: &str,
-    sectors: u64,
-    params: &str,
+    wanted: &Wanted<'_>,
     dry_run: bool,
+    same: &dyn Fn(&MapInfo) -> bool,
 ) -> Result<(Action, Option<MapInfo>), MapError> {
+    let Wanted { name, uuid, sectors, target, params } = *wanted;
     if let Some(existing) = dm.by_uuid(uuid)? {
-        let same = is_same_map(&existing, sectors, params);
+        let unchanged = same(&existing);
         let renamed = existing.name != name;
         if renamed && dm.by_name(name)?.is_some() {
             return Err(MapError {
@@ -82,7 +93,7 @@ pub fn apply(
                 detail: "a device-mapper device of that name exists already; left untouched".into(),
             });
         }
-        match (same, renamed, dry_run) {
+        match (unchanged, renamed, dry_run) {
             (true, false, _) => return Ok((Action::Unchanged, Some(existing))),
             (_, true, true) => return Ok((Action::WouldRename, Some(existing))),
             (false, false, true) => return Ok((Action::WouldReload, Some(existing))),
@@ -91,8 +102,8 @@ pub fn apply(
         if renamed {
             dm.rename(&existing.name, name)?;
         }
-        if !same {
-            dm.reload(name, sectors, MULTIPATH_TARGET, params)?;
+        if !unchanged {
+            dm.reload(name, sectors, target, params)?;
         }
         let action = if renamed { Action::Rename } else { Action::Reload };
         return Ok((action, dm.by_uuid(uuid)?));
@@ -110,8 +121,28 @@ pub fn apply(
     if dry_run {
         return Ok((Action::WouldCreate, None));
     }
-    dm.create(name, uuid, sectors, MULTIPATH_TARGET, params)?;
+    dm.create(name, uuid, sectors, target, params)?;
     Ok((Action::Create, dm.by_uuid(uuid)?))
+}
+
+/// [`apply`] for a multipath map: unchanged when the kernel's table has
+/// the same layout (the kernel echoes tables in a normalised form).
+pub fn apply_multipath(
+    dm: &DeviceMapper,
+    name: &str,
+    uuid: &str,
+    sectors: u64,
+    params: &str,
+    dry_run: bool,
+) -> Result<(Action, Option<MapInfo>), MapError> {
+    let wanted = Wanted {
+        name,
+        uuid,
+        sectors,
+        target: MULTIPATH_TARGET,
+        params,
+    };
+    apply(dm, &wanted, dry_run, &|existing| is_same_map(existing, sectors, params))
 }
 
 fn is_same_map(existing: &MapInfo, sectors: u64, params: &str) -> bool {

@@ -50,6 +50,7 @@ fn main() -> ExitCode {
             max_devices: options.max_devices,
             mknod: options.mknod,
             partitions: options.partitions,
+            queue_without_daemon: options.queue_without_daemon,
             wait: options.wait_seconds.map(|seconds| Wait {
                 seconds,
                 expect: options.expect.clone(),

@@ -4,6 +4,7 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use crate::load::{self, Action, Wanted};
 use crate::partitions::{self, plan};
 use crate::report::human_size;
 use crate::sys::blockdev::BlockDevice;
@@ -42,7 +43,7 @@ pub fn sync(dm: &DeviceMapper, root: &Path, map: &MapInfo, wwid: &str, options: 
     for part in plan::plan(&map.name, wwid, &map.devnum.to_string(), &table.partitions) {
         match apply(dm, &part, options.dry_run) {
             Ok((action, info)) => {
-                report!("{action}: {} size={} on {}", part.name, human_size(part.sectors), map.name);
+                report!("{}: {} size={} on {}", action.as_str(), part.name, human_size(part.sectors), map.name);
                 if let (true, Some(info)) = (options.make_nodes, info) {
                     let node = root.join("dev/mapper").join(&info.name);
                     match nodes::ensure(&node, NodeKind::Block, info.devnum) {
@@ -94,38 +95,23 @@ fn readable_node(root: &Path, map: &MapInfo, options: PartitionOptions) -> Resul
     Ok((private, true))
 }
 
-fn apply(
-    dm: &DeviceMapper,
-    part: &plan::PartitionMap,
-    dry_run: bool,
-) -> Result<(&'static str, Option<MapInfo>), String> {
-    if let Some(existing) = dm.by_uuid(&part.uuid).map_err(|e| e.to_string())? {
-        let same = existing.targets.len() == 1
+/// The partition map through the one create/reload/rename/keep mechanism
+/// (`load::apply`): unchanged when its one linear target is the wanted one.
+fn apply(dm: &DeviceMapper, part: &plan::PartitionMap, dry_run: bool) -> Result<(Action, Option<MapInfo>), String> {
+    let wanted = Wanted {
+        name: &part.name,
+        uuid: &part.uuid,
+        sectors: part.sectors,
+        target: LINEAR,
+        params: &part.params,
+    };
+    let same = |existing: &MapInfo| {
+        existing.targets.len() == 1
             && existing.targets[0].1 == part.sectors
             && existing.targets[0].2 == LINEAR
-            && existing.targets[0].3.trim() == part.params;
-        return match (same, dry_run) {
-            (true, _) => Ok(("unchanged", Some(existing))),
-            (false, true) => Ok(("would reload", Some(existing))),
-            (false, false) => {
-                dm.reload(&existing.name, part.sectors, LINEAR, &part.params)
-                    .map_err(|e| e.to_string())?;
-                Ok(("reload", dm.by_uuid(&part.uuid).map_err(|e| e.to_string())?))
-            }
-        };
-    }
-    if let Some(other) = dm.by_name(&part.name).map_err(|e| e.to_string())? {
-        return Err(format!(
-            "a device-mapper device of that name exists with UUID {:?}; left untouched",
-            other.uuid
-        ));
-    }
-    if dry_run {
-        return Ok(("would create", None));
-    }
-    dm.create(&part.name, &part.uuid, part.sectors, LINEAR, &part.params)
-        .map_err(|e| e.to_string())?;
-    Ok(("create", dm.by_uuid(&part.uuid).map_err(|e| e.to_string())?))
+            && existing.targets[0].3.trim() == part.params
+    };
+    load::apply(dm, &wanted, dry_run, &same).map_err(|e| e.to_string())
 }
 
 /// True when `uuid` is the DM UUID of a partition map of the multipath map

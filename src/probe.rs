@@ -181,7 +181,10 @@ pub fn probe(
         // No ALUA state to tell how bad it is: keep it behind active paths.
         priority = 0;
     }
-    let sysfs_prio = sysfs_alua_priority(attrs);
+    // The `sysfs` prioritizer reads scsi_dh_alua's cache of the port's ALUA
+    // state; in early boot that cache lags (see alua_priority), so the
+    // device's own answer wins when there is one. Same values either way.
+    let sysfs_prio = sysfs_alua_priority(attrs).map(|cached| alua_prio.unwrap_or(cached));
     let properties = identify::properties::scsi_properties(inquiry.vendor.as_str(), inquiry.product.as_str(), page83);
     let mut page80 = [0u8; PAGE_MAX];
     let serial_page = match attrs.read(Attr::Vpd80, &mut page80) {
@@ -195,6 +198,12 @@ pub fn probe(
         .and_then(|bytes| core::str::from_utf8(bytes).ok())
         .map(|text| truncated(text.trim()))
         .unwrap_or_default();
+    let mut properties = properties;
+    if !serial.is_empty() {
+        // scsi_id (60-persistent-storage) exports the unit serial number.
+        properties.push(("ID_SCSI_SERIAL".into(), serial.to_string()));
+        properties.sort();
+    }
 
     Probed::Path(Box::new(Path {
         name: candidate.name.clone(),

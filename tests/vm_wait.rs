@@ -20,7 +20,7 @@ fn late_second_host() -> String {
 fn wait_reloads_maps_as_late_paths_arrive() {
     let script = format!(
         r#"{}
-section wait mpath-boot --wait 60 --min-paths 2
+section wait mpath-boot --find-multipaths off --wait 60 --min-paths 2
 section tables dmsetup table
 section short mpath-boot --wait 2 --min-paths 3
 true
@@ -38,6 +38,31 @@ true
     assert!(tables.iter().all(|t| t.devices().len() == 2), "{tables:?}");
     assert_eq!(run.status("short"), 1, "an unmet wait fails");
     assert!(run.section("short").contains("waited 2 s, still"), "{}", run.section("short"));
+}
+
+/// With the default find_multipaths on, a LU seen on one path gets no map
+/// (it could be a local disk); the map is made once the second path is
+/// there, already with both paths.
+#[test]
+fn wait_with_find_multipaths_on_creates_maps_when_the_second_path_arrives() {
+    let script = format!(
+        r#"{}
+section wait mpath-boot -v3 --wait 60 --min-paths 2
+section tables dmsetup table
+"#,
+        late_second_host()
+    );
+    let run = boot(&VmConfig { name: "wait-find-multipaths-on", script, ..Default::default() });
+    run.assert_success();
+    let wait = run.section_ok("wait");
+    assert!(wait.contains("passed over: find_multipaths on: only one path"), "{wait}");
+    let creates: Vec<&str> = wait.lines().filter(|l| l.starts_with("create: ")).collect();
+    assert_eq!(creates.len(), 2, "{wait}");
+    assert!(creates.iter().all(|l| l.contains("paths=2")), "{wait}");
+    assert_eq!(wait.matches("reload: ").count(), 0, "{wait}");
+    let tables = parse_tables(&run.section_ok("tables"));
+    assert_eq!(tables.len(), 2);
+    assert!(tables.iter().all(|t| t.devices().len() == 2), "{tables:?}");
 }
 
 #[test]
