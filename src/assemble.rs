@@ -471,3 +471,42 @@ impl HardwareCache {
         &self.seen[index].1
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn path(state: PathState, tpgs: bool, alua: Option<u32>, sysfs: Option<u32>) -> Path {
+        Path {
+            state,
+            tpgs,
+            alua_prio: alua,
+            sysfs_prio: sysfs,
+            ..Path::default()
+        }
+    }
+
+    #[test]
+    fn prioritizers_pick_their_value_or_the_constant() {
+        let p = path(PathState::Up, true, Some(50), Some(10));
+        assert_eq!(prioritize(&p, "alua"), 50);
+        assert_eq!(prioritize(&p, "sysfs"), 10);
+        assert_eq!(prioritize(&p, "const"), probe::CONST_PRIORITY);
+        assert_eq!(prioritize(&p, "emc"), probe::CONST_PRIORITY);
+        let no_alua = path(PathState::Up, false, None, None);
+        assert_eq!(prioritize(&no_alua, "alua"), probe::CONST_PRIORITY);
+    }
+
+    #[test]
+    fn a_ghost_without_alua_state_stays_behind() {
+        assert_eq!(prioritize(&path(PathState::Ghost, false, None, None), "const"), 0);
+        assert_eq!(prioritize(&path(PathState::Ghost, true, Some(1), None), "alua"), 1);
+    }
+
+    #[test]
+    fn tpgs_as_detect_alua_leaves_it() {
+        assert_eq!(tpgs_of(&path(PathState::Up, true, Some(50), None)), Tpgs::Implicit);
+        assert_eq!(tpgs_of(&path(PathState::Up, false, None, None)), Tpgs::None);
+        assert_eq!(tpgs_of(&path(PathState::Down, true, None, None)), Tpgs::Unknown);
+    }
+}

@@ -35,3 +35,6 @@ pub mod setup;
 pub mod sys;
 pub mod table;
 pub mod transport;
+
+#[cfg(test)]
+pub(crate) mod test_support;

@@ -914,27 +914,12 @@ mod tests {
         assert_eq!(checked.diagnostics.len(), 1);
     }
 
-    struct TempRoot(PathBuf);
-
-    impl TempRoot {
-        fn new(name: &str) -> TempRoot {
-            let dir = std::env::temp_dir().join(format!("mpath-boot-bindings-{name}-{}", std::process::id()));
-            let _ = std::fs::remove_dir_all(&dir);
-            std::fs::create_dir_all(&dir).expect("temp dir");
-            TempRoot(dir)
-        }
-    }
-
-    impl Drop for TempRoot {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_dir_all(&self.0);
-        }
-    }
+    use crate::test_support::TempRoot;
 
     #[test]
     fn append_creates_directory_file_and_header() {
         use std::os::unix::fs::PermissionsExt;
-        let root = TempRoot::new("append");
+        let root = TempRoot::new("bindings-append");
         append(&root.0, DEFAULT_FILE, "mpatha", "3600a").expect("append");
         append(&root.0, DEFAULT_FILE, "mpathb", "3600b").expect("append");
         let path = under_root(&root.0, DEFAULT_FILE);
@@ -951,7 +936,7 @@ mod tests {
 
     #[test]
     fn assign_binds_once_and_honours_read_only() {
-        let root = TempRoot::new("assign");
+        let root = TempRoot::new("bindings-assign");
         let assign_to = |wwid: &str, read_only| {
             assign(&root.0, DEFAULT_FILE, wwid, "mpath", read_only, NOTHING_TAKEN).expect("assign").0
         };
@@ -965,7 +950,7 @@ mod tests {
 
     #[test]
     fn check_file_rewrites_or_fails_when_read_only() {
-        let root = TempRoot::new("check");
+        let root = TempRoot::new("bindings-check");
         let path = under_root(&root.0, DEFAULT_FILE);
         std::fs::create_dir_all(path.parent().expect("dir")).expect("dir");
         std::fs::write(&path, "mpathb w2\nmpathb w3\n").expect("write");

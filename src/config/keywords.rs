@@ -270,7 +270,8 @@ const MULTIPATH_BEFORE: &[&str] = &[
     "features", "mode", "uid", "gid", "reservation_key", "user_friendly_names", "deferred_remove",
 ];
 const MULTIPATH_AFTER: &[&str] = &["skip_kpartx", "max_sectors_kb", "ghost_delay"];
-const MARGINAL: &[&str] = &marginal!();
+/// The marginal-path and delay keywords (`print` reads them too).
+pub const MARGINAL: &[&str] = &marginal!();
 
 /// The keywords of a section in multipath-tools' order (which is also
 /// the order `multipath -t` prints them in).

@@ -149,33 +149,23 @@ fn is_conf_name(name: &[u8]) -> bool {
 mod tests {
     use super::*;
     use crate::config::NoPathRetry;
-    use std::path::PathBuf;
 
-    /// A fresh directory under the system temp dir, removed on drop.
-    struct TempRoot(PathBuf);
+    use crate::test_support::TempRoot;
 
-    impl TempRoot {
-        fn new(tag: &str) -> TempRoot {
-            let dir = std::env::temp_dir().join(format!("mpath-boot-load-{tag}-{}", std::process::id()));
-            let _ = std::fs::remove_dir_all(&dir);
-            std::fs::create_dir_all(dir.join("etc/multipath/conf.d")).unwrap();
-            TempRoot(dir)
-        }
-
-        fn write(&self, relative: &str, bytes: &[u8]) {
-            std::fs::write(self.0.join(relative), bytes).unwrap();
-        }
+    /// A temp root with `etc/multipath/conf.d` made.
+    fn conf_root(tag: &str) -> TempRoot {
+        let root = TempRoot::new(&format!("load-{tag}"));
+        std::fs::create_dir_all(root.0.join("etc/multipath/conf.d")).unwrap();
+        root
     }
 
-    impl Drop for TempRoot {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_dir_all(&self.0);
-        }
+    fn write(root: &TempRoot, relative: &str, bytes: &[u8]) {
+        std::fs::write(root.0.join(relative), bytes).unwrap();
     }
 
     #[test]
     fn nothing_there_is_not_an_error() {
-        let root = TempRoot::new("empty");
+        let root = conf_root("empty");
         let (config, diags, found) = load(&root.0);
         assert_eq!(config, Config::default());
         assert!(diags.is_empty(), "{diags:?}");
@@ -186,13 +176,13 @@ mod tests {
 
     #[test]
     fn conf_d_is_read_after_main_in_strcmp_order_and_filtered() {
-        let root = TempRoot::new("order");
-        root.write("etc/multipath.conf", b"defaults {\n no_path_retry 1\n}\n");
-        root.write("etc/multipath/conf.d/b.conf", b"defaults {\n no_path_retry 3\n}\n");
-        root.write("etc/multipath/conf.d/B.conf", b"defaults {\n no_path_retry 2\n}\n");
-        root.write("etc/multipath/conf.d/c.conf.bak", b"defaults {\n no_path_retry 9\n}\n");
-        root.write("etc/multipath/conf.d/z.CONF", b"defaults {\n no_path_retry 9\n}\n");
-        root.write("etc/multipath/conf.d/a.conf", b"defaults {\n no_path_retry queue\n bogus 1\n}\n");
+        let root = conf_root("order");
+        write(&root, "etc/multipath.conf", b"defaults {\n no_path_retry 1\n}\n");
+        write(&root, "etc/multipath/conf.d/b.conf", b"defaults {\n no_path_retry 3\n}\n");
+        write(&root, "etc/multipath/conf.d/B.conf", b"defaults {\n no_path_retry 2\n}\n");
+        write(&root, "etc/multipath/conf.d/c.conf.bak", b"defaults {\n no_path_retry 9\n}\n");
+        write(&root, "etc/multipath/conf.d/z.CONF", b"defaults {\n no_path_retry 9\n}\n");
+        write(&root, "etc/multipath/conf.d/a.conf", b"defaults {\n no_path_retry queue\n bogus 1\n}\n");
         let (config, diags, found) = load(&root.0);
         assert!(found);
         // Order: main, B.conf, a.conf, b.conf: the last one wins.
@@ -216,22 +206,22 @@ mod tests {
 
     #[test]
     fn origins_are_target_paths() {
-        let root = TempRoot::new("origin");
-        root.write("etc/multipath.conf", b"blacklist {\n wwid 36\n}\n");
+        let root = conf_root("origin");
+        write(&root, "etc/multipath.conf", b"blacklist {\n wwid 36\n}\n");
         let (config, _, _) = load(&root.0);
         assert_eq!(config.blacklist.wwid[0].origin, Origin::File { path: MAIN_FILE.into(), line: 2 });
     }
 
     #[test]
     fn oversized_file_is_cut_at_a_line_with_a_diagnostic() {
-        let root = TempRoot::new("big");
+        let root = conf_root("big");
         let mut text = b"defaults {\n verbosity 2\n}\n".to_vec();
         let filler = b"# padding padding padding padding padding padding padding\n";
         while (text.len() as u64) <= MAX_FILE_SIZE + 1000 {
             text.extend_from_slice(filler);
         }
         text.extend_from_slice(b"defaults {\n verbosity 4\n}\n");
-        root.write("etc/multipath.conf", &text);
+        write(&root, "etc/multipath.conf", &text);
         let loaded = load_all(&root.0);
         assert_eq!(loaded.config.defaults.verbosity, Some(2));
         assert!(loaded.diagnostics.iter().any(|d| d.message.contains("larger than")));
@@ -241,8 +231,8 @@ mod tests {
     #[test]
     fn unreadable_main_file_is_reported_and_rejected() {
         use std::os::unix::fs::PermissionsExt;
-        let root = TempRoot::new("unreadable");
-        root.write("etc/multipath.conf", b"defaults {\n verbosity 2\n}\n");
+        let root = conf_root("unreadable");
+        write(&root, "etc/multipath.conf", b"defaults {\n verbosity 2\n}\n");
         let main = root.0.join("etc/multipath.conf");
         std::fs::set_permissions(&main, std::fs::Permissions::from_mode(0o000)).unwrap();
         if File::open(&main).is_ok() {
@@ -257,7 +247,7 @@ mod tests {
 
     #[test]
     fn dangling_symlink_is_no_file() {
-        let root = TempRoot::new("dangling");
+        let root = conf_root("dangling");
         std::os::unix::fs::symlink("/nonexistent/target", root.0.join("etc/multipath.conf")).unwrap();
         let loaded = load_all(&root.0);
         assert!(!loaded.found && !loaded.main_rejected);
@@ -266,11 +256,11 @@ mod tests {
 
     #[test]
     fn bad_blacklist_regex_in_main_file_is_a_rejection_but_not_in_conf_d() {
-        let root = TempRoot::new("regex");
-        root.write("etc/multipath/conf.d/x.conf", b"blacklist {\n devnode \"(\"\n}\n");
+        let root = conf_root("regex");
+        write(&root, "etc/multipath/conf.d/x.conf", b"blacklist {\n devnode \"(\"\n}\n");
         let loaded = load_all(&root.0);
         assert!(!loaded.main_rejected);
-        root.write("etc/multipath.conf", b"blacklist {\n devnode \"(\"\n}\n");
+        write(&root, "etc/multipath.conf", b"blacklist {\n devnode \"(\"\n}\n");
         let loaded = load_all(&root.0);
         assert!(loaded.main_rejected);
     }

@@ -54,22 +54,13 @@ const BARE: &[&str] = &[
 ];
 
 /// Keywords printed bare when numeric and quoted when a word
-/// (`failback 15` but `failback "manual"`).
+/// (`failback 15` but `failback "manual"`), and the marginal-path ones.
 const NUMBER_OR_WORD: &[&str] = &[
     "failback",
     "no_path_retry",
     "max_fds",
     "dev_loss_tmo",
     "reservation_key",
-    "delay_watch_checks",
-    "delay_wait_checks",
-    "san_path_err_threshold",
-    "san_path_err_forget_rate",
-    "san_path_err_recovery_time",
-    "marginal_path_err_sample_time",
-    "marginal_path_err_rate_threshold",
-    "marginal_path_err_recheck_gap_time",
-    "marginal_path_double_failed_time",
     "ghost_delay",
 ];
 
@@ -83,7 +74,7 @@ fn value_text(keyword: &str, value: &str) -> String {
     if BARE.contains(&keyword) {
         return value.to_owned();
     }
-    if NUMBER_OR_WORD.contains(&keyword) && is_number(value) {
+    if (NUMBER_OR_WORD.contains(&keyword) || keywords::MARGINAL.contains(&keyword)) && is_number(value) {
         return value.to_owned();
     }
     quoted(value)

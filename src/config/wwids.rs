@@ -263,26 +263,11 @@ mod tests {
         assert!(!wwids(&text).contains("hidden"));
     }
 
-    struct TempRoot(std::path::PathBuf);
-
-    impl TempRoot {
-        fn new(name: &str) -> TempRoot {
-            let dir = std::env::temp_dir().join(format!("mpath-boot-wwids-{name}-{}", std::process::id()));
-            let _ = std::fs::remove_dir_all(&dir);
-            std::fs::create_dir_all(&dir).expect("temp dir");
-            TempRoot(dir)
-        }
-    }
-
-    impl Drop for TempRoot {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_dir_all(&self.0);
-        }
-    }
+    use crate::test_support::TempRoot;
 
     #[test]
     fn remember_creates_the_file_with_its_header_and_adds_once() {
-        let root = TempRoot::new("remember");
+        let root = TempRoot::new("wwids-remember");
         assert_eq!(remember(&root.0, DEFAULT_FILE, "3600a"), Ok(true));
         assert_eq!(remember(&root.0, DEFAULT_FILE, "3600a"), Ok(false));
         assert_eq!(remember(&root.0, DEFAULT_FILE, "3600b"), Ok(true));
