@@ -75,3 +75,12 @@ pub fn report(diagnostics: &[Diagnostic]) {
         warn!("{d}");
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn setup_can_be_shared_with_probe_threads() {
+        fn shareable<T: Send + Sync>() {}
+        shareable::<super::Setup>();
+    }
+}
