@@ -10,13 +10,14 @@ use std::time::{Duration, Instant};
 
 use crate::claim::{self, Claim};
 use crate::config::bindings::{self, Alias, Existing};
-use crate::config::select::{self, AliasChoice, HandlerFacts, HwMatch, PathFacts, Selector, Tpgs};
+use crate::config::select::{self, AliasChoice, HandlerFacts, Tpgs};
+use crate::plan::Planner;
+use std::sync::Arc;
 use crate::config::wwids;
 use crate::discover::{protocol, ScanMethod};
 use crate::group;
 use crate::load::{self, Action};
 use crate::path::{Path, PathState};
-use crate::probe;
 use crate::setup::{self, Setup};
 use crate::sys::dm::{DeviceMapper, MapInfo};
 use crate::sys::multipathd;
@@ -75,7 +76,7 @@ const RESCAN_INTERVAL: Duration = Duration::from_millis(500);
 /// expected devices are there or the time is up. Returns the number of
 /// WWIDs with a usable path that did not get a map (0 means success); a
 /// wait that ran out counts as one more failure.
-pub fn run(settings: &Settings, setup: &Setup) -> usize {
+pub fn run(settings: &Settings, setup: &Arc<Setup>) -> usize {
     let Some(wait) = &settings.wait else {
         return run_round(settings, setup, true).failures;
     };
@@ -126,7 +127,7 @@ fn unmet(wait: &Wait, round: &Round) -> Option<String> {
     None
 }
 
-fn run_round(settings: &Settings, setup: &Setup, first: bool) -> Round {
+fn run_round(settings: &Settings, setup: &Arc<Setup>, first: bool) -> Round {
     let mut round = Round::default();
     let dm = load::open_device_mapper(&settings.root, settings.may_mknod(), settings.dry_run);
     // The multipath maps that exist: for find_multipaths, their names, and
@@ -149,9 +150,10 @@ fn run_round(settings: &Settings, setup: &Setup, first: bool) -> Round {
         mknod: settings.may_mknod(),
         probe: settings.probe,
         jobs: settings.jobs,
+        planner: Arc::clone(setup) as Arc<dyn Planner + Send>,
     };
     let pass_over = |name: &str| name_verdict(setup, &settings.root, name);
-    let Some(mut paths) = scan::usable_paths(&scan_settings, &members, &pass_over) else {
+    let Some(paths) = scan::usable_paths(&scan_settings, &members, &pass_over) else {
         round.failures = 1;
         return round;
     };
@@ -168,18 +170,6 @@ fn run_round(settings: &Settings, setup: &Setup, first: bool) -> Round {
         }
     }
     let chosen: Vec<bool> = claims.iter().map(Claim::is_taken).collect();
-    let mut hardware = HardwareCache::default();
-    for path in paths.iter_mut() {
-        let hw = hardware.get(&setup.selector, path);
-        let facts = PathFacts {
-            tpgs: tpgs_of(path),
-            access_state_readable: path.sysfs_prio.is_some(),
-            ..PathFacts::default()
-        };
-        let chosen = setup.selector.path_settings(hw, path.wwid.as_str(), &facts);
-        debug!("{}: prio = {} {}", path.name, chosen.prio.value, chosen.prio.source.text());
-        path.priority = prioritize(path, &chosen.prio.value);
-    }
     let coalesced = match group::coalesce(&paths, &chosen) {
         Ok(c) => c,
         Err(e) => {
@@ -221,8 +211,8 @@ fn run_round(settings: &Settings, setup: &Setup, first: bool) -> Round {
     for plan in &coalesced.maps {
         let wwid = plan.wwid.as_str();
         let lead = &paths[plan.paths[0] as usize];
-        let hw = hardware.get(&setup.selector, lead);
-        let map = setup.selector.map_settings(wwid, hw);
+        let hw = setup.hardware(lead.vendor.as_str(), lead.product.as_str(), lead.revision.as_str());
+        let map = setup.selector.map_settings(wwid, &hw);
         let current = existing.iter().find(|m| m.uuid.strip_prefix(UUID_PREFIX) == Some(wwid));
         let Some(name) = map_name(setup, &map.alias, wwid, current, dm.as_ref(), settings.dry_run) else {
             round.failures += 1;
@@ -233,7 +223,7 @@ fn run_round(settings: &Settings, setup: &Setup, first: bool) -> Round {
         let hwhandler = hardware_handler(&map, plan, &paths);
         let features = select::table_features(&map, queueing_allowed);
         let params = table::params(&features, &hwhandler, &map.selector.value, &groups, &paths, &|p| {
-            select::path_weight(&map, p.priority)
+            select::path_weight(&map, u32::try_from(p.priority).unwrap_or(0))
         });
         let uuid = format!("{UUID_PREFIX}{wwid}");
         if uuid.len() > DM_UUID_MAX {
@@ -321,22 +311,6 @@ fn path_verdict(setup: &Setup, path: &Path) -> Option<String> {
         .into_iter()
         .find(|v| v.is_blacklisted())
         .map(|v| v.to_string())
-}
-
-/// The path's priority from the prioritizer the configuration selects.
-/// Prioritizers mpath-boot does not run yet give the constant priority.
-fn prioritize(path: &Path, prio: &str) -> u32 {
-    let base = match prio {
-        "alua" => path.alua_prio,
-        "sysfs" => path.sysfs_prio,
-        _ => None,
-    };
-    match base {
-        Some(priority) => priority,
-        // A ghost without ALUA state stays behind active paths.
-        None if path.state == PathState::Ghost => 0,
-        None => probe::CONST_PRIORITY,
-    }
 }
 
 /// The map's hardware handler: the configured one, a handler the kernel
@@ -450,28 +424,6 @@ fn remember_wwid(setup: &Setup, wwid: &str) {
     }
 }
 
-/// Device entries matched per (vendor, product, revision): a SAN has few
-/// identities and many paths, and each match runs three regexes per entry.
-#[derive(Default)]
-struct HardwareCache {
-    seen: Vec<((String, String, String), HwMatch)>,
-}
-
-impl HardwareCache {
-    fn get(&mut self, selector: &Selector, path: &Path) -> &HwMatch {
-        let key = (path.vendor.to_string(), path.product.to_string(), path.revision.to_string());
-        let index = match self.seen.iter().position(|(k, _)| *k == key) {
-            Some(i) => i,
-            None => {
-                let hw = selector.device_match(&key.0, &key.1, &key.2);
-                self.seen.push((key, hw));
-                self.seen.len() - 1
-            }
-        };
-        &self.seen[index].1
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -484,23 +436,6 @@ mod tests {
             sysfs_prio: sysfs,
             ..Path::default()
         }
-    }
-
-    #[test]
-    fn prioritizers_pick_their_value_or_the_constant() {
-        let p = path(PathState::Up, true, Some(50), Some(10));
-        assert_eq!(prioritize(&p, "alua"), 50);
-        assert_eq!(prioritize(&p, "sysfs"), 10);
-        assert_eq!(prioritize(&p, "const"), probe::CONST_PRIORITY);
-        assert_eq!(prioritize(&p, "emc"), probe::CONST_PRIORITY);
-        let no_alua = path(PathState::Up, false, None, None);
-        assert_eq!(prioritize(&no_alua, "alua"), probe::CONST_PRIORITY);
-    }
-
-    #[test]
-    fn a_ghost_without_alua_state_stays_behind() {
-        assert_eq!(prioritize(&path(PathState::Ghost, false, None, None), "const"), 0);
-        assert_eq!(prioritize(&path(PathState::Ghost, true, Some(1), None), "alua"), 1);
     }
 
     #[test]

@@ -8,6 +8,7 @@
 //! makes). A bad value never fails the boot: it is reported and the default
 //! is kept.
 
+use crate::config::FindMultipaths;
 use crate::group::Policy;
 
 /// Longest wait accepted from the command line.
@@ -20,6 +21,8 @@ pub struct BootArgs {
     pub disabled: bool,
     pub wait_seconds: Option<u64>,
     pub policy: Option<Policy>,
+    /// `mpath_boot.find_multipaths=MODE`.
+    pub find_multipaths: Option<FindMultipaths>,
     /// Paths every map should have before waiting ends.
     pub min_paths: Option<usize>,
     /// Device-mapper names to wait for (`mpath_boot.expect=`, else `root=`).
@@ -59,6 +62,10 @@ pub fn parse(cmdline: &str) -> BootArgs {
             "mpath_boot.policy" => match Policy::parse(value) {
                 Some(p) => args.policy = Some(p),
                 None => ignore("the policy is failover, multibus, group_by_prio, group_by_serial or group_by_node_name"),
+            },
+            "mpath_boot.find_multipaths" => match FindMultipaths::parse(value) {
+                Some(mode) => args.find_multipaths = Some(mode),
+                None => ignore("find_multipaths is off, on, strict, greedy or smart"),
             },
             "mpath_boot.paths" => match value.parse::<usize>() {
                 Ok(n) if (1..=crate::limits::MAX_PATHS_PER_MAP).contains(&n) => args.min_paths = Some(n),
@@ -107,11 +114,12 @@ mod tests {
     fn typical_boot_line() {
         let a = parse(
             "BOOT_IMAGE=/vmlinuz root=/dev/mapper/35000c50015ea71ac-part1 ro quiet \
-             mpath_boot.wait=30 mpath_boot.paths=2 mpath_boot.policy=multibus",
+             mpath_boot.wait=30 mpath_boot.paths=2 mpath_boot.policy=multibus mpath_boot.find_multipaths=greedy",
         );
         assert!(!a.disabled);
         assert_eq!(a.wait_seconds, Some(30));
         assert_eq!(a.min_paths, Some(2));
+        assert_eq!(a.find_multipaths, Some(FindMultipaths::Greedy));
         assert_eq!(a.policy, Some(Policy::Multibus));
         assert_eq!(a.expect, ["35000c50015ea71ac-part1"]);
         assert!(a.ignored.is_empty());
@@ -127,11 +135,11 @@ mod tests {
     #[test]
     fn bad_values_are_reported_and_ignored() {
         let a = parse(
-            "mpath_boot.wait=abc mpath_boot.wait=99999 mpath_boot.policy=fast \
+            "mpath_boot.wait=abc mpath_boot.wait=99999 mpath_boot.policy=fast mpath_boot.find_multipaths=maybe \
              mpath_boot.paths=0 mpath_boot.bogus=1 rd.multipath=maybe mpath_boot=perhaps",
         );
         assert_eq!(a, BootArgs { ignored: a.ignored.clone(), ..BootArgs::default() });
-        assert_eq!(a.ignored.len(), 7);
+        assert_eq!(a.ignored.len(), 8);
         assert!(a.ignored[0].contains("mpath_boot.wait=abc"));
         assert!(a.ignored.iter().all(|m| m.contains("using the default")));
     }

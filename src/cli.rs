@@ -137,7 +137,7 @@ const OPTIONS: &[OptSpec] = &[
     opt(Some('w'), "wait", Some("SECONDS"), "rescan until the expected devices are there (each --expect NAME; else at least one map) and every map has --min-paths paths, or the time is up (exit 1)"),
     opt(Some('e'), "expect", Some("NAME"), "a map or partition map (NAME or /dev/mapper/NAME) to wait for; may be repeated"),
     opt(None, "min-paths", Some("N"), "paths every map must have before the wait ends"),
-    opt(None, "cmdline", None, "take options from the kernel command line: rd.multipath=0 or mpath_boot=off (do nothing), mpath_boot.wait=S, mpath_boot.paths=N, mpath_boot.policy=P, mpath_boot.expect=NAME, root=/dev/mapper/NAME (expect)"),
+    opt(None, "cmdline", None, "take options from the kernel command line: rd.multipath=0 or mpath_boot=off (do nothing), mpath_boot.wait=S, mpath_boot.paths=N, mpath_boot.policy=P, mpath_boot.find_multipaths=MODE, mpath_boot.expect=NAME, root=/dev/mapper/NAME (expect)"),
     opt(None, "root", Some("DIR"), "find etc/, sys/, dev/, proc/, run/ under DIR (default /)"),
 ];
 

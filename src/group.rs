@@ -82,7 +82,7 @@ pub struct Coalesced {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PathGroup {
     /// Mean priority of the group's usable paths, as multipath-tools computes.
-    pub priority: u32,
+    pub priority: i32,
     pub paths: Vec<PathIndex, MAX_PATHS_PER_MAP>,
 }
 
@@ -237,18 +237,20 @@ pub fn groups(map: &MapPlan, paths: &[Path], policy: Policy) -> Groups {
     groups
 }
 
-fn mean_priority(group: &PathGroup, paths: &[Path]) -> u32 {
+fn mean_priority(group: &PathGroup, paths: &[Path]) -> i32 {
     let enabled = group.paths.iter().filter(|&&p| usable(&paths[p as usize]));
-    let (sum, count) = enabled.fold((0u64, 0u64), |(sum, count), &p| {
-        (sum + u64::from(paths[p as usize].priority), count + 1)
+    let (sum, count) = enabled.fold((0i64, 0i64), |(sum, count), &p| {
+        (sum + i64::from(paths[p as usize].priority), count + 1)
     });
-    sum.checked_div(count).unwrap_or(0) as u32
+    // Integer division truncating toward zero, as C's: an undefined
+    // priority (-1) counts as -1, as in multipath-tools.
+    sum.checked_div(count).unwrap_or(0) as i32
 }
 
 /// Stable order by priority, then by number of paths, both descending:
 /// the order multipath-tools' `sort_pathgroups` gives.
 fn sort_groups(groups: &mut Groups) {
-    let mut keyed: Vec<(Reverse<u32>, Reverse<usize>, usize), MAX_PATHS_PER_MAP> = groups
+    let mut keyed: Vec<(Reverse<i32>, Reverse<usize>, usize), MAX_PATHS_PER_MAP> = groups
         .iter()
         .enumerate()
         .map(|(i, g)| (Reverse(g.priority), Reverse(g.paths.len()), i))
@@ -266,7 +268,7 @@ mod tests {
     use super::*;
     use crate::path::{dev_name, DevNum, Hctl};
 
-    fn path(name: &str, wwid: &str, sectors: u64, priority: u32, state: PathState) -> Path {
+    fn path(name: &str, wwid: &str, sectors: u64, priority: i32, state: PathState) -> Path {
         let mut w = Wwid::new();
         w.push_str(wwid).unwrap();
         Path {

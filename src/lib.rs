@@ -27,6 +27,7 @@ pub mod load;
 pub mod parallel;
 pub mod partitions;
 pub mod partmaps;
+pub mod plan;
 pub mod path;
 pub mod prio;
 pub mod probe;

@@ -56,7 +56,7 @@ fn main() -> ExitCode {
                 expect: options.expect.clone(),
                 min_paths: options.min_paths,
             }),
-        }, &setup::load(&options.root, command_line(&options))),
+        }, &std::sync::Arc::new(setup::load(&options.root, command_line(&options)))),
     };
     if failures == 0 {
         ExitCode::SUCCESS
@@ -98,6 +98,9 @@ fn apply_kernel_cmdline(options: &mut cli::Options) -> bool {
     }
     if let Some(policy) = args.policy {
         options.policy = Some(policy);
+    }
+    if let Some(mode) = args.find_multipaths {
+        options.find_multipaths = Some(mode);
     }
     if let Some(n) = args.min_paths {
         options.min_paths = n;

@@ -105,7 +105,7 @@ pub struct Path {
     pub wwid: Wwid,
     pub state: PathState,
     /// Path priority as multipath-tools computes it (ALUA or constant 1).
-    pub priority: u32,
+    pub priority: i32,
     /// Hardware handler the kernel has attached (`alua`, `rdac`, ...), if any.
     pub handler: Option<String<16>>,
     /// Whether the device reports ALUA (TPGS) support.
@@ -126,4 +126,8 @@ pub struct Path {
     pub properties: std::vec::Vec<(std::string::String, std::string::String)>,
     /// Transport protocol as multipath-tools names it (`scsi:fcp`, ...).
     pub protocol: &'static str,
+    /// Which prioritizer gave `priority`, and why, for `-v3`.
+    pub prio_explained: std::string::String,
+    /// The path checker the configuration selects.
+    pub checker: std::string::String,
 }

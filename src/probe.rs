@@ -13,7 +13,10 @@ use heapless::String;
 use crate::alua::{self, AccessState};
 use crate::check::{self, TurVerdict};
 use crate::identify::{self, Wwid};
+use crate::config::select::Tpgs;
 use crate::path::{DevName, DevNum, Hctl, Path, PathState};
+use crate::plan::{Identity, Planner, PrioPlan};
+use crate::prio::{self, weightedpath::WwnNames, PrioContext};
 use crate::scsi::{cdb, inquiry, rtpg, vpd};
 use crate::transport::{Completion, ScsiTransport, TransportError};
 
@@ -126,12 +129,15 @@ pub enum Probed {
 }
 
 /// Probes one candidate. `transport` is the opened pass-through, or why it
-/// could not be opened.
+/// could not be opened; `planner` chooses the prioritizer once the device
+/// is identified; `root` is where `dev/` lies (for the `iet` prioritizer).
 pub fn probe(
     candidate: &Candidate,
     attrs: &dyn DeviceAttributes,
     transport: Result<&dyn ScsiTransport, &TransportError>,
     options: &ProbeOptions,
+    planner: &dyn Planner,
+    root: &std::path::Path,
 ) -> Probed {
     let mut small = [0u8; 64];
     if let Some(state) = attr_text(attrs, Attr::State, &mut small) {
@@ -176,11 +182,6 @@ pub fn probe(
     };
     // multipath-tools: ALUA that cannot be read counts as no ALUA.
     let tpgs = alua_prio.is_some();
-    let mut priority = alua_prio.unwrap_or(CONST_PRIORITY);
-    if state == PathState::Ghost && !tpgs {
-        // No ALUA state to tell how bad it is: keep it behind active paths.
-        priority = 0;
-    }
     // The `sysfs` prioritizer reads scsi_dh_alua's cache of the port's ALUA
     // state; in early boot that cache lags (see alua_priority), so the
     // device's own answer wins when there is one. Same values either way.
@@ -192,7 +193,7 @@ pub fn probe(
         _ if options.serial => cached_or_inquiry(attrs, Attr::Vpd80, transport, Some(0x80), options, &mut page80),
         _ => Err("not cached".into()),
     };
-    let serial = serial_page
+    let serial: String<64> = serial_page
         .ok()
         .and_then(|n| vpd::unit_serial(&page80[..n]).ok())
         .and_then(|bytes| core::str::from_utf8(bytes).ok())
@@ -204,6 +205,41 @@ pub fn probe(
         properties.push(("ID_SCSI_SERIAL".into(), serial.to_string()));
         properties.sort();
     }
+
+    let (vendor, product, revision) = (inquiry.vendor.as_str(), inquiry.product.as_str(), inquiry.revision.as_str());
+    let vpd_c9_vac1 = planner.wants_vpd_c9(vendor, product, revision)
+        && cached_or_inquiry(&NoAttributes, Attr::Vpd83, transport, Some(0xc9), options, &mut page80)
+            .is_ok_and(|n| page80.get(4..8.min(n)) == Some(&b"vac1"[..]));
+    let identity = Identity {
+        vendor,
+        product,
+        revision,
+        wwid: wwid.as_str(),
+        tpgs: if tpgs { Tpgs::from_inquiry(inquiry.tpgs) } else { Tpgs::None },
+        access_state_readable: sysfs_prio.is_some(),
+        vpd_c9_vac1,
+    };
+    let plan = planner.plan(&identity);
+    let context = PrioContext {
+        args: "",
+        dev_name: candidate.name.as_str(),
+        hctl: candidate.hctl,
+        serial: serial.as_str(),
+        wwn: WwnNames::not_fc(""),
+        root,
+    };
+    let priority = match &plan.prio {
+        PrioPlan::Alua => alua_prio.map_or(PRIO_UNDEF, to_i32),
+        PrioPlan::Sysfs => sysfs_prio.map_or(PRIO_UNDEF, to_i32),
+        // No state to tell how bad a ghost is: keep it behind active paths.
+        PrioPlan::Const if state == PathState::Ghost => 0,
+        PrioPlan::Const => CONST_PRIORITY,
+        PrioPlan::Device { prioritizer, args } => {
+            let context = PrioContext { args, ..context };
+            prio::run(*prioritizer, transport, options.timeout, &context).map_or(PRIO_UNDEF, to_i32)
+        }
+        PrioPlan::Unknown(_) => PRIO_UNDEF,
+    };
 
     Probed::Path(Box::new(Path {
         name: candidate.name.clone(),
@@ -222,12 +258,22 @@ pub fn probe(
         alua_prio,
         sysfs_prio,
         properties,
+        prio_explained: plan.explained,
+        checker: plan.checker,
         ..Path::default()
     }))
 }
 
 /// multipath-tools' `const` prioritizer value for devices without ALUA.
-pub const CONST_PRIORITY: u32 = 1;
+pub const CONST_PRIORITY: i32 = 1;
+
+/// multipath-tools' PRIO_UNDEF: a prioritizer that failed. Kept as a
+/// value, as multipath-tools keeps it (it groups and averages with -1).
+pub const PRIO_UNDEF: i32 = -1;
+
+fn to_i32(priority: u32) -> i32 {
+    i32::try_from(priority).unwrap_or(i32::MAX)
+}
 
 /// A stale path, with its WWID when sysfs cached page 0x83.
 fn down(why: std::string::String, attrs: &dyn DeviceAttributes) -> Probed {
@@ -506,7 +552,7 @@ mod tests {
     }
 
     fn run(attrs: &FakeAttributes, t: &FakeTransport) -> Probed {
-        probe(&candidate(), attrs, Ok(t), &ProbeOptions::default())
+        probe(&candidate(), attrs, Ok(t), &ProbeOptions::default(), &crate::plan::Defaults, std::path::Path::new("/"))
     }
 
     fn expect_path(p: Probed) -> Path {
@@ -559,7 +605,7 @@ mod tests {
             .answer(INQUIRY, None, Answer::good(&standard_inquiry(1, 0)))
             .answer(INQUIRY, Some(0x83), Answer::good(&page83()))
             .answer(MAINTENANCE_IN, None, Answer::good(&rtpg(1, 1, true)));
-        let path = expect_path(probe(&candidate(), &NoAttributes, Ok(&t), &ProbeOptions::default()));
+        let path = expect_path(probe(&candidate(), &NoAttributes, Ok(&t), &ProbeOptions::default(), &crate::plan::Defaults, std::path::Path::new("/")));
         assert_eq!(path.wwid.as_str(), "1Linux_scsi_debug_2000");
         assert_eq!(path.priority, 10 + 80);
         assert!(path.tpgs);
@@ -573,7 +619,7 @@ mod tests {
             .answer(INQUIRY, None, Answer::good(&standard_inquiry(1, 0)))
             .answer(INQUIRY, Some(0x83), Answer::good(&page83()))
             .answer(MAINTENANCE_IN, None, Answer::check_condition(5, 0x20, 0));
-        let path = expect_path(probe(&candidate(), &NoAttributes, Ok(&t), &ProbeOptions::default()));
+        let path = expect_path(probe(&candidate(), &NoAttributes, Ok(&t), &ProbeOptions::default(), &crate::plan::Defaults, std::path::Path::new("/")));
         assert_eq!(path.priority, CONST_PRIORITY);
         assert!(!path.tpgs);
     }
@@ -581,7 +627,7 @@ mod tests {
     #[test]
     fn failed_tur_is_down_and_sends_nothing_more() {
         let t = FakeTransport::new().answer(TUR, None, Answer::host_error(0x01));
-        let result = probe(&candidate(), &NoAttributes, Ok(&t), &ProbeOptions::default());
+        let result = probe(&candidate(), &NoAttributes, Ok(&t), &ProbeOptions::default(), &crate::plan::Defaults, std::path::Path::new("/"));
         assert!(matches!(result, Probed::Down(ref why, _) if why.contains("TEST UNIT READY") && why.contains("no connect")));
         assert_eq!(t.sent.borrow().len(), 1);
     }
@@ -597,7 +643,7 @@ mod tests {
     #[test]
     fn open_failure_is_down() {
         let err = TransportError::Open(std::io::Error::from_raw_os_error(libc::ENXIO));
-        let result = probe(&candidate(), &NoAttributes, Err(&err), &ProbeOptions::default());
+        let result = probe(&candidate(), &NoAttributes, Err(&err), &ProbeOptions::default(), &crate::plan::Defaults, std::path::Path::new("/"));
         assert!(matches!(result, Probed::Down(..)));
     }
 
@@ -608,7 +654,7 @@ mod tests {
             .answer(TUR, None, Answer::good(&[]))
             .answer(INQUIRY, None, Answer::good(&standard_inquiry(0, 0)))
             .answer(INQUIRY, Some(0x83), Answer::good(&page83()));
-        let path = expect_path(probe(&candidate(), &NoAttributes, Ok(&t), &ProbeOptions::default()));
+        let path = expect_path(probe(&candidate(), &NoAttributes, Ok(&t), &ProbeOptions::default(), &crate::plan::Defaults, std::path::Path::new("/")));
         assert_eq!(t.count(TUR), 2);
         assert_eq!(path.priority, CONST_PRIORITY);
     }
@@ -616,7 +662,7 @@ mod tests {
     #[test]
     fn endless_unit_attention_is_down() {
         let t = FakeTransport::new().answer(TUR, None, Answer::check_condition(6, 0x29, 0));
-        let result = probe(&candidate(), &NoAttributes, Ok(&t), &ProbeOptions::default());
+        let result = probe(&candidate(), &NoAttributes, Ok(&t), &ProbeOptions::default(), &crate::plan::Defaults, std::path::Path::new("/"));
         assert!(matches!(result, Probed::Down(..)));
         assert_eq!(t.count(TUR), 3);
     }
@@ -627,7 +673,7 @@ mod tests {
             .answer(TUR, None, Answer::check_condition(2, 0x04, 0x0b))
             .answer(INQUIRY, None, Answer::good(&standard_inquiry(0, 0)))
             .answer(INQUIRY, Some(0x83), Answer::good(&page83()));
-        let path = expect_path(probe(&candidate(), &NoAttributes, Ok(&t), &ProbeOptions::default()));
+        let path = expect_path(probe(&candidate(), &NoAttributes, Ok(&t), &ProbeOptions::default(), &crate::plan::Defaults, std::path::Path::new("/")));
         assert_eq!(path.state, PathState::Ghost);
         assert_eq!(path.priority, 0);
     }
@@ -638,7 +684,7 @@ mod tests {
             .answer(TUR, None, Answer::good(&[]))
             .answer(INQUIRY, None, Answer::good(&standard_inquiry(0, 5)));
         assert!(matches!(
-            probe(&candidate(), &NoAttributes, Ok(&t), &ProbeOptions::default()),
+            probe(&candidate(), &NoAttributes, Ok(&t), &ProbeOptions::default(), &crate::plan::Defaults, std::path::Path::new("/")),
             Probed::Skipped(ref why) if why.contains("not a disk")
         ));
     }
@@ -653,7 +699,7 @@ mod tests {
             .answer(INQUIRY, None, Answer::good(&standard_inquiry(0, 0)))
             .answer(INQUIRY, Some(0x83), Answer::good(&empty83))
             .answer(INQUIRY, Some(0x80), Answer::good(&page80));
-        let path = expect_path(probe(&candidate(), &NoAttributes, Ok(&t), &ProbeOptions::default()));
+        let path = expect_path(probe(&candidate(), &NoAttributes, Ok(&t), &ProbeOptions::default(), &crate::plan::Defaults, std::path::Path::new("/")));
         assert_eq!(path.wwid.as_str(), "SLinux_scsi_debug_SER123");
     }
 
@@ -664,7 +710,7 @@ mod tests {
             .answer(INQUIRY, None, Answer::good(&standard_inquiry(0, 0)))
             .answer(INQUIRY, Some(0x83), Answer::good(&[0x00, 0x83, 0x00, 0x00]));
         assert!(matches!(
-            probe(&candidate(), &NoAttributes, Ok(&t), &ProbeOptions::default()),
+            probe(&candidate(), &NoAttributes, Ok(&t), &ProbeOptions::default(), &crate::plan::Defaults, std::path::Path::new("/")),
             Probed::Skipped(ref why) if why.contains("WWID")
         ));
     }
@@ -683,7 +729,7 @@ mod tests {
             .answer(TUR, None, Answer::good(&[]))
             .answer(INQUIRY, None, Answer::good(&standard_inquiry(0, 0)))
             .answer(INQUIRY, Some(0x83), Answer::good(&big));
-        let _ = probe(&candidate(), &NoAttributes, Ok(&t), &ProbeOptions::default());
+        let _ = probe(&candidate(), &NoAttributes, Ok(&t), &ProbeOptions::default(), &crate::plan::Defaults, std::path::Path::new("/"));
         let vpd_asks = t
             .sent
             .borrow()

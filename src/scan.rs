@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use crate::discover::{ioctl, protocol, sysfs, Discovery, ScanMethod};
 use crate::parallel::{self, JobResult};
+use crate::plan::Planner;
 use crate::path::{DevNum, Path, PathState};
 use crate::probe::{self, Candidate, DeviceAttributes, NoAttributes, ProbeOptions, Probed};
 use crate::sys::nodes::{self, NodeKind, NodeOutcome};
@@ -14,7 +15,7 @@ use crate::sys::sg_io::SgDevice;
 use crate::transport::ScsiTransport;
 
 /// How to scan.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct ScanSettings<'a> {
     pub root: &'a FsPath,
     pub method: ScanMethod,
@@ -23,6 +24,8 @@ pub struct ScanSettings<'a> {
     pub mknod: bool,
     pub probe: ProbeOptions,
     pub jobs: usize,
+    /// Chooses each path's prioritizer (shared with the probe threads).
+    pub planner: Arc<dyn Planner + Send>,
 }
 
 /// Finds and probes every path; `multipath_members` are devices already in
@@ -97,8 +100,9 @@ fn probe_all(settings: &ScanSettings<'_>, method: ScanMethod, candidates: Vec<Ca
     let commands = u32::from(options.tur_attempts.max(1)) + 4;
     let budget = options.timeout * commands + Duration::from_secs(2);
     let job_candidates = Arc::clone(&candidates);
+    let planner = Arc::clone(&settings.planner);
     let results = parallel::run_all(count, settings.jobs, budget, move |i| {
-        probe_one(&root, method, &job_candidates[i], &options)
+        probe_one(&root, method, &job_candidates[i], &options, &*planner)
     });
     let mut paths = Vec::new();
     for (candidate, result) in candidates.iter().zip(results) {
@@ -106,8 +110,8 @@ fn probe_all(settings: &ScanSettings<'_>, method: ScanMethod, candidates: Vec<Ca
         match result {
             JobResult::Done(Probed::Path(path)) => {
                 debug!(
-                    "{name}: {} {} wwid {} {} prio {}",
-                    path.hctl, path.devnum, path.wwid, path.state, path.priority
+                    "{name}: {} {} wwid {} {} prio {}: {}",
+                    path.hctl, path.devnum, path.wwid, path.state, path.priority, path.prio_explained
                 );
                 paths.push(*path);
             }
@@ -139,7 +143,13 @@ fn probe_all(settings: &ScanSettings<'_>, method: ScanMethod, candidates: Vec<Ca
 
 /// Probes one path through its sg node (or its sd node when sg is absent).
 /// With sysfs, cached INQUIRY data spares commands; without, all is asked.
-fn probe_one(root: &FsPath, method: ScanMethod, candidate: &Candidate, options: &ProbeOptions) -> Probed {
+fn probe_one(
+    root: &FsPath,
+    method: ScanMethod,
+    candidate: &Candidate,
+    options: &ProbeOptions,
+    planner: &dyn Planner,
+) -> Probed {
     let sysfs_attrs;
     let attrs: &dyn DeviceAttributes = if method == ScanMethod::Sysfs {
         sysfs_attrs = sysfs::SysfsAttributes::new(root, &candidate.name);
@@ -154,7 +164,7 @@ fn probe_one(root: &FsPath, method: ScanMethod, candidate: &Candidate, options: 
         None => SgDevice::open(&dev.join(candidate.name.as_str())),
     };
     let transport = opened.as_ref().map(|device| device as &dyn ScsiTransport);
-    probe::probe(candidate, attrs, transport, options)
+    probe::probe(candidate, attrs, transport, options, planner, root)
 }
 
 /// Makes the sd and sg nodes of the paths sysfs found, where missing.

@@ -4,10 +4,12 @@
 //! stops the run.
 
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use crate::config::bindings;
 use crate::config::blacklist::{self, Blacklist};
-use crate::config::select::{CommandLine, Selector};
+use crate::config::select::{CommandLine, HwMatch, PathFacts, Selector};
+use crate::plan::{self, Identity, PathPlan, Planner};
 use crate::config::{hwtable, load, Diagnostic, FindMultipaths};
 
 /// Where multipath-tools keeps its state files (relative to the root).
@@ -25,6 +27,47 @@ pub struct Setup {
     pub bindings_file: String,
     pub wwids_file: String,
     pub root: PathBuf,
+    /// Device entries matched per (vendor, product, revision): a SAN has few
+    /// identities and many paths, and each match runs three regexes per entry.
+    hardware: Mutex<Vec<(Identity3, HwMatch)>>,
+}
+
+type Identity3 = (String, String, String);
+
+impl Setup {
+    /// The device entries (built-in and user) matching an identity.
+    pub fn hardware(&self, vendor: &str, product: &str, revision: &str) -> HwMatch {
+        let key = (vendor.to_owned(), product.to_owned(), revision.to_owned());
+        let mut seen = self.hardware.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some((_, hw)) = seen.iter().find(|(k, _)| *k == key) {
+            return hw.clone();
+        }
+        let hw = self.selector.device_match(vendor, product, revision);
+        seen.push((key, hw.clone()));
+        hw
+    }
+}
+
+/// The configuration chooses each path's prioritizer and checker.
+impl Planner for Setup {
+    fn wants_vpd_c9(&self, vendor: &str, product: &str, revision: &str) -> bool {
+        self.selector.wants_vpd_c9(&self.hardware(vendor, product, revision))
+    }
+
+    fn plan(&self, identity: &Identity<'_>) -> PathPlan {
+        let hw = self.hardware(identity.vendor, identity.product, identity.revision);
+        let facts = PathFacts {
+            tpgs: identity.tpgs,
+            access_state_readable: identity.access_state_readable,
+            vpd_c9_vac1: identity.vpd_c9_vac1,
+        };
+        let chosen = self.selector.path_settings(&hw, identity.wwid, &facts);
+        PathPlan {
+            prio: plan::prio_plan(&chosen.prio.value, &chosen.prio_args),
+            explained: format!("prio = {} {}", chosen.prio.value, chosen.prio.source.text()),
+            checker: chosen.checker.value.clone(),
+        }
+    }
 }
 
 /// Reads the files under `root` and builds the run's configuration.
@@ -60,6 +103,7 @@ pub fn load(root: &Path, command_line: CommandLine) -> Setup {
         bindings_file,
         wwids_file,
         root: root.to_path_buf(),
+        hardware: Mutex::new(Vec::new()),
     }
 }
 

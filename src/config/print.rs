@@ -223,11 +223,25 @@ fn polling_intervals(attrs: &Attrs) -> (u64, u64) {
     }
 }
 
+/// Settings the `multipath` command itself sets after reading the files
+/// (multipath/main.c), so its `-t` shows them whatever the files say.
+fn forced_by_the_command(keyword: &str) -> Option<&'static str> {
+    match keyword {
+        "force_sync" => Some("\"yes\""),
+        "retrigger_tries" => Some("0"),
+        _ => None,
+    }
+}
+
 fn print_defaults(out: &mut String, selector: &Selector) {
     out.push_str("defaults {\n");
     let configured = defaults_lines(&selector.config().defaults);
     for (keyword, builtin) in DEFAULTS_ORDER {
-        if let Some(value) = defaults_value(selector, &configured, keyword, *builtin) {
+        let value = match forced_by_the_command(keyword) {
+            Some(forced) => Some(forced.to_owned()),
+            None => defaults_value(selector, &configured, keyword, *builtin),
+        };
+        if let Some(value) = value {
             line(out, "\t", keyword, &value);
         }
     }
