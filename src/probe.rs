@@ -16,6 +16,7 @@ use crate::identify::{self, Wwid};
 use crate::config::select::Tpgs;
 use crate::path::{DevName, DevNum, Hctl, Path, PathState};
 use crate::plan::{Identity, Planner, PrioPlan};
+use crate::checker::{self, Checker};
 use crate::prio::{self, weightedpath::WwnNames, PrioContext};
 use crate::scsi::{cdb, inquiry, rtpg, vpd};
 use crate::transport::{Completion, ScsiTransport, TransportError};
@@ -82,6 +83,9 @@ pub struct Candidate {
     pub sg: Option<SgNode>,
     /// Hardware handler attached by the kernel (sysfs `dh_state`).
     pub handler: Option<String<16>>,
+    /// Logical block size in bytes (sysfs `queue/logical_block_size`, else
+    /// 512): what the read checkers read one of.
+    pub block_size: u32,
 }
 
 /// A SCSI generic node: name (`sg3`) and device number (21:3).
@@ -149,9 +153,9 @@ pub fn probe(
         Ok(t) => t,
         Err(e) => return down(e.to_string(), attrs),
     };
-    let state = match test_unit_ready(transport, options) {
-        Ok(state) => state,
-        Err(why) => return down(why, attrs),
+    let tur = match test_unit_ready(transport, options) {
+        Err(failure) if !failure.device_answered => return down(failure.why, attrs),
+        answered => answered,
     };
 
     let mut page = [0u8; PAGE_MAX];
@@ -159,7 +163,7 @@ pub fn probe(
         .and_then(|n| inquiry::parse(&page[..n]).map_err(|e| e.to_string()))
     {
         Ok(inq) => inq,
-        Err(why) => return Probed::Skipped(format!("standard INQUIRY: {why}")),
+        Err(why) => return not_identified(tur, format!("standard INQUIRY: {why}"), attrs),
     };
     if inquiry.qualifier != 0 || inquiry.device_type != 0 {
         return Probed::Skipped(format!(
@@ -172,7 +176,7 @@ pub fn probe(
     let page83 = page83_len.map(|n| &page[..n]);
     let wwid = match identify_wwid(&inquiry, page83, attrs, transport, options) {
         Ok(wwid) => wwid,
-        Err(why) => return Probed::Skipped(why),
+        Err(why) => return not_identified(tur, why, attrs),
     };
 
     let alua_prio = if inquiry.tpgs != 0 {
@@ -220,6 +224,10 @@ pub fn probe(
         vpd_c9_vac1,
     };
     let plan = planner.plan(&identity);
+    let state = match checked_state(&plan.checker, tur, transport, options, candidate.block_size) {
+        Ok(state) => state,
+        Err(why) => return down(why, attrs),
+    };
     let context = PrioContext {
         args: "",
         dev_name: candidate.name.as_str(),
@@ -273,6 +281,15 @@ pub const PRIO_UNDEF: i32 = -1;
 
 fn to_i32(priority: u32) -> i32 {
     i32::try_from(priority).unwrap_or(i32::MAX)
+}
+
+/// A path that could not be identified: skipped, unless TEST UNIT READY
+/// already found it down (then it is a stale path, for that reason).
+fn not_identified(tur: Result<PathState, TurFailure>, why: std::string::String, attrs: &dyn DeviceAttributes) -> Probed {
+    match tur {
+        Err(failure) => down(failure.why, attrs),
+        Ok(_) => Probed::Skipped(why),
+    }
 }
 
 /// A stale path, with its WWID when sysfs cached page 0x83.
@@ -365,27 +382,60 @@ fn rtpg_priority(transport: &dyn ScsiTransport, page83: &[u8], options: &ProbeOp
     Some(alua::priority(group.state, group.preferred))
 }
 
-fn test_unit_ready(
-    transport: &dyn ScsiTransport,
-    options: &ProbeOptions,
-) -> Result<PathState, std::string::String> {
+/// Why TEST UNIT READY found a path down, and whether the device itself
+/// answered (with sense data): then a configured checker other than `tur`
+/// may still judge it (an HP/Compaq passive port answers NOT READY).
+struct TurFailure {
+    why: std::string::String,
+    device_answered: bool,
+}
+
+fn test_unit_ready(transport: &dyn ScsiTransport, options: &ProbeOptions) -> Result<PathState, TurFailure> {
     let command = cdb::test_unit_ready();
     for _ in 0..options.tur_attempts.max(1) {
         let completion = transport
             .execute(&command, &mut [], options.timeout)
-            .map_err(|e| format!("TEST UNIT READY: {e}"))?;
+            .map_err(|e| TurFailure {
+                why: format!("TEST UNIT READY: {e}"),
+                device_answered: false,
+            })?;
         match check::classify(&completion) {
             TurVerdict::State(PathState::Down) => {
-                return Err(format!("TEST UNIT READY failed ({})", describe(&completion)))
+                return Err(TurFailure {
+                    why: format!("TEST UNIT READY failed ({})", describe(&completion)),
+                    device_answered: completion.host_status == 0
+                        && completion.status == crate::transport::status::CHECK_CONDITION,
+                })
             }
             TurVerdict::State(state) => return Ok(state),
             TurVerdict::Retry => continue,
         }
     }
-    Err(format!(
-        "TEST UNIT READY still asked to retry after {} attempts",
-        options.tur_attempts.max(1)
-    ))
+    Err(TurFailure {
+        why: format!(
+            "TEST UNIT READY still asked to retry after {} attempts",
+            options.tur_attempts.max(1)
+        ),
+        device_answered: true,
+    })
+}
+
+/// The path's state by the configured checker. TEST UNIT READY ran first
+/// (so a dead path costs one timeout); its verdict stands for `tur` (and an
+/// unknown checker name); `none` calls the path up; any other checker runs
+/// its own read-only commands and decides.
+fn checked_state(
+    checker: &str,
+    tur: Result<PathState, TurFailure>,
+    transport: &dyn ScsiTransport,
+    options: &ProbeOptions,
+    block_size: u32,
+) -> Result<PathState, std::string::String> {
+    match Checker::from_name(checker) {
+        Some(Checker::None) => Ok(PathState::Up),
+        Some(Checker::Tur) | None => tur.map_err(|failure| failure.why),
+        Some(other) => checker::check_bounded(other, transport, options.timeout, block_size, options.tur_attempts),
+    }
 }
 
 fn describe(c: &Completion) -> std::string::String {
@@ -548,6 +598,7 @@ mod tests {
             sectors: 16384,
             sg: Some(SgNode { name: dev_name("sg0").unwrap(), devnum: DevNum { major: 21, minor: 0 } }),
             handler: None,
+            block_size: 512,
         }
     }
 
@@ -738,4 +789,52 @@ mod tests {
             .count();
         assert_eq!(vpd_asks, 2);
     }
+
+    /// A configuration that names one checker for every path.
+    struct CheckerPlanner(&'static str);
+
+    impl Planner for CheckerPlanner {
+        fn wants_vpd_c9(&self, _: &str, _: &str, _: &str) -> bool {
+            false
+        }
+        fn plan(&self, _identity: &Identity<'_>) -> crate::plan::PathPlan {
+            crate::plan::PathPlan {
+                prio: PrioPlan::Const,
+                explained: "test".into(),
+                checker: self.0.into(),
+            }
+        }
+    }
+
+    fn passive_port() -> FakeTransport {
+        // NOT READY, manual intervention required (04/02): an HP/Compaq
+        // passive controller port.
+        FakeTransport::new()
+            .answer(TUR, None, Answer::check_condition(2, 0x04, 0x02))
+            .answer(INQUIRY, None, Answer::good(&standard_inquiry(0, 0)))
+            .answer(INQUIRY, Some(0x83), Answer::good(&page83()))
+            .answer(INQUIRY, Some(0x80), Answer::good(&[0, 0x80, 0, 4, b'S', b'N', b'0', b'1']))
+    }
+
+    fn probe_with(t: &FakeTransport, checker: &'static str) -> Probed {
+        let planner = CheckerPlanner(checker);
+        probe(&candidate(), &NoAttributes, Ok(t), &ProbeOptions::default(), &planner, std::path::Path::new("/"))
+    }
+
+    #[test]
+    fn the_configured_checker_judges_a_path_that_answered_not_ready() {
+        assert!(matches!(probe_with(&passive_port(), "tur"), Probed::Down(..)));
+        assert_eq!(expect_path(probe_with(&passive_port(), "hp_sw")).state, PathState::Ghost);
+        assert_eq!(expect_path(probe_with(&passive_port(), "none")).state, PathState::Up);
+    }
+
+    #[test]
+    fn a_path_without_answer_is_down_whatever_the_checker() {
+        let t = FakeTransport::new().answer(TUR, None, Answer::host_error(0x01));
+        for checker in ["tur", "hp_sw", "none", "readsector0"] {
+            assert!(matches!(probe_with(&t, checker), Probed::Down(..)), "{checker}");
+            assert_eq!(t.count(INQUIRY), 0, "{checker}: nothing sent after a dead TUR");
+        }
+    }
+
 }

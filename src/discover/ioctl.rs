@@ -111,6 +111,7 @@ pub fn scan(root: &Path, options: ScanOptions, multipath_members: &[DevNum]) -> 
                 sectors: sd.sectors,
                 sg: sg.map(|sg| SgNode { name: sg.name.clone(), devnum: sg.devnum }),
                 handler: None,
+                block_size: 512,
             },
         ));
     }

@@ -112,6 +112,10 @@ fn candidate(root: &Path, name: &str, mounts: &[DevNum]) -> Result<Candidate, st
         sectors,
         sg,
         handler,
+        // The read checkers read one logical block.
+        block_size: read_text(&disk.join("queue/logical_block_size"))
+            .and_then(|t| t.trim().parse().ok())
+            .unwrap_or(512),
     })
 }
 
