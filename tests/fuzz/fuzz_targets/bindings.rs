@@ -14,7 +14,10 @@ fuzz_target!(|data: &[u8]| {
             assert_eq!(b.wwid_of(&name), None, "{name} is bound already");
             assert_eq!(b.select("fuzz-new-wwid", prefix, true, &taken), Alias::New(name));
         }
-        assert_eq!(b.select("fuzz-new-wwid", prefix, false, &taken), Alias::Wwid);
+        // Read-only: the file's alias when it binds the WWID (the input may
+        // well hold "fuzz-new-wwid"), else the WWID itself.
+        let bound = b.alias_of("fuzz-new-wwid").map(|a| Alias::Bound(a.to_owned()));
+        assert_eq!(b.select("fuzz-new-wwid", prefix, false, &taken), bound.unwrap_or(Alias::Wwid));
         let _ = b.existing_alias("fuzz-new-wwid", "mpathb", prefix, true);
     }
     let checked = b.check(&[]);
