@@ -23,11 +23,11 @@ fn main() -> ExitCode {
     }
     let failures = match &options.command {
         Command::Help => {
-            print!("{}", cli::usage());
+            log::out_text(&cli::usage());
             0
         }
         Command::Version => {
-            println!("mpath-boot {}", env!("CARGO_PKG_VERSION"));
+            log::out(format_args!("mpath-boot {}", env!("CARGO_PKG_VERSION")));
             0
         }
         Command::List => admin::list(&options.root),
@@ -35,7 +35,7 @@ fn main() -> ExitCode {
         Command::FlushAll => admin::flush(&options.root, None, options.dry_run),
         Command::PrintConfig => {
             let setup = setup::load(&options.root, command_line(&options));
-            print!("{}", mpath_boot::config::print::print(&setup.selector));
+            log::out_text(&mpath_boot::config::print::print(&setup.selector));
             0
         }
         Command::Assemble => assemble::run(&Settings {

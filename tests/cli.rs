@@ -47,3 +47,25 @@ fn a_root_without_sysfs_or_devices_finds_nothing_and_changes_nothing() {
     assert_eq!(std::fs::read_dir(root.join("dev")).unwrap().count(), 0);
     std::fs::remove_dir_all(&root).unwrap();
 }
+
+#[test]
+fn a_closed_stdout_loses_output_not_the_run() {
+    // The reader is gone before mpath-boot writes (as `mpath-boot -t |
+    // head -1` once head has exited): writes fail with EPIPE, and the run
+    // must still end normally, not abort.
+    let root = std::env::temp_dir().join(format!("mpath-boot-cli-pipe-{}", std::process::id()));
+    std::fs::create_dir_all(root.join("dev")).unwrap();
+    for args in [&["-t"][..], &["--help"], &["-V"]] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_mpath-boot"))
+            .args(args)
+            .args(["--root", root.to_str().unwrap()])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("run mpath-boot");
+        drop(child.stdout.take());
+        let status = child.wait().expect("wait");
+        assert_eq!(status.code(), Some(0), "{args:?}: {status:?}");
+    }
+    std::fs::remove_dir_all(&root).unwrap();
+}
