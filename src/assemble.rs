@@ -204,6 +204,7 @@ fn run_round(settings: &Settings, setup: &Arc<Setup>, first: bool) -> Round {
         dry_run: settings.dry_run,
         make_nodes,
         mknod: settings.may_mknod(),
+        report_unchanged: first,
     };
     // multipath clears queueing again after loading when no multipathd
     // runs (unless -q): the features below are that end state.

@@ -22,6 +22,9 @@ pub struct PartitionOptions {
     pub make_nodes: bool,
     /// May make a private node to read a map that has none yet.
     pub mknod: bool,
+    /// Report partition maps left unchanged too (the first `--wait` round
+    /// and single runs; later rounds report only changes).
+    pub report_unchanged: bool,
 }
 
 /// Creates (or reloads) the partition maps of multipath map `map` whose
@@ -43,7 +46,9 @@ pub fn sync(dm: &DeviceMapper, root: &Path, map: &MapInfo, wwid: &str, options: 
     for part in plan::plan(&map.name, wwid, &map.devnum.to_string(), &table.partitions) {
         match apply(dm, &part, options.dry_run) {
             Ok((action, info)) => {
-                report!("{}: {} size={} on {}", action.as_str(), part.name, human_size(part.sectors), map.name);
+                if options.report_unchanged || action != Action::Unchanged {
+                    report!("{}: {} size={} on {}", action.as_str(), part.name, human_size(part.sectors), map.name);
+                }
                 if let (true, Some(info)) = (options.make_nodes, info) {
                     let node = root.join("dev/mapper").join(&info.name);
                     match nodes::ensure(&node, NodeKind::Block, info.devnum) {
