@@ -16,6 +16,15 @@ impl TempRoot {
     }
 }
 
+impl TempRoot {
+    /// Writes `text` to `relative` under the root, making its directories.
+    pub fn write(&self, relative: &str, text: &str) {
+        let path = self.0.join(relative);
+        std::fs::create_dir_all(path.parent().expect("a file under the root")).expect("mkdir");
+        std::fs::write(path, text).expect("write");
+    }
+}
+
 impl Drop for TempRoot {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);

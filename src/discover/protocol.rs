@@ -214,23 +214,21 @@ mod tests {
     /// A fabricated sysfs tree under a temporary root.
     struct Tree {
         root: PathBuf,
+        temp: crate::test_support::TempRoot,
     }
 
     impl Tree {
         fn new(test: &str) -> Tree {
-            let root = std::env::temp_dir()
-                .join(format!("mpath-boot-proto-{test}-{}", std::process::id()));
-            let _ = fs::remove_dir_all(&root);
-            fs::create_dir_all(root.join("sys/block")).unwrap();
-            fs::create_dir_all(root.join("sys/bus/usb")).unwrap();
-            fs::create_dir_all(root.join("sys/bus/scsi")).unwrap();
-            Tree { root }
+            let temp = crate::test_support::TempRoot::new(&format!("proto-{test}"));
+            let root = temp.0.clone();
+            for dir in ["sys/block", "sys/bus/usb", "sys/bus/scsi"] {
+                fs::create_dir_all(root.join(dir)).unwrap();
+            }
+            Tree { root, temp }
         }
 
         fn file(&self, rel: &str, text: &str) {
-            let path = self.root.join(rel);
-            fs::create_dir_all(path.parent().unwrap()).unwrap();
-            fs::write(path, text).unwrap();
+            self.temp.write(rel, text);
         }
 
         /// Disk `name` at `<devices>/<path>/block/<name>`, linked from
@@ -254,11 +252,6 @@ mod tests {
         }
     }
 
-    impl Drop for Tree {
-        fn drop(&mut self) {
-            let _ = fs::remove_dir_all(&self.root);
-        }
-    }
 
     #[test]
     fn scsi_debug_and_virtio_are_unspec() {

@@ -216,20 +216,19 @@ mod tests {
     /// Builds a fake sysfs tree the way the kernel lays it out.
     struct Tree {
         root: PathBuf,
+        temp: crate::test_support::TempRoot,
     }
 
     impl Tree {
         fn new(test: &str) -> Tree {
-            let root = std::env::temp_dir().join(format!("mpath-boot-sysfs-{test}-{}", std::process::id()));
-            let _ = fs::remove_dir_all(&root);
+            let temp = crate::test_support::TempRoot::new(&format!("sysfs-{test}"));
+            let root = temp.0.clone();
             fs::create_dir_all(root.join("sys/block")).unwrap();
-            Tree { root }
+            Tree { root, temp }
         }
 
         fn write(&self, rel: &str, text: &str) {
-            let path = self.root.join(rel);
-            fs::create_dir_all(path.parent().unwrap()).unwrap();
-            fs::write(path, text).unwrap();
+            self.temp.write(rel, text);
         }
 
         /// A SCSI disk `name` at `hctl` on `host_dir`, with sg node `sg`.
@@ -250,11 +249,6 @@ mod tests {
         }
     }
 
-    impl Drop for Tree {
-        fn drop(&mut self) {
-            let _ = fs::remove_dir_all(&self.root);
-        }
-    }
 
     #[test]
     fn finds_disks_in_device_path_order() {
