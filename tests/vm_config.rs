@@ -29,6 +29,7 @@ mod guest;
 mod reference;
 
 use common::{boot, raw_image, scratch_dir, GuestRun, VmConfig};
+use reference::indent;
 use std::fmt::Write as _;
 use std::fs;
 use std::path::Path;
@@ -352,13 +353,6 @@ fn loaded_tables(log: &str, marker: &str) -> String {
     lines.concat()
 }
 
-fn indent(text: &str) -> String {
-    text.lines()
-        .map(|l| format!("    |{l}"))
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
 /// Problems with the reference's own result: the scenario is not testing
 /// what it means to.
 fn check_reference(s: &Scenario, out: &Outcome) -> Vec<String> {
@@ -495,16 +489,12 @@ fn run_scenarios(name: &'static str, extra_script: &str, scenarios: &[Scenario])
             );
         }
     }
-    assert!(
-        bad_reference.is_empty(),
-        "{name}: reference results (see {}):\n--- devices ---\n{inventory}\n{bad_reference}",
-        run.dir.join("guest.log").display()
-    );
-    assert!(
-        differences.is_empty(),
-        "{name}: mpath-boot differs from multipath-tools {} (see {}):\n{differences}",
-        reference::VERSION,
-        run.dir.join("guest.log").display()
+    reference::assert_same_as_reference(
+        name,
+        &run.dir.join("guest.log"),
+        &format!("--- devices ---\n{inventory}\n"),
+        &bad_reference,
+        &differences,
     );
     run
 }

@@ -19,6 +19,7 @@ mod common;
 mod reference;
 
 use common::{boot, scratch_dir, GuestRun, VmConfig};
+use reference::indent;
 use std::fs;
 use std::fmt::Write as _;
 use std::time::Duration;
@@ -588,10 +589,6 @@ impl Outcome {
     }
 }
 
-fn indent(text: &str) -> String {
-    text.lines().map(|l| format!("    |{l}")).collect::<Vec<_>>().join("\n")
-}
-
 /// The tables a tool reports loading: multipath's `addmap [...]` lines at
 /// -v2, mpath-boot's `table` lines at -v3 (for the report only: without
 /// multipathd 0.9.4 loads queue_if_no_path and then clears it).
@@ -715,15 +712,5 @@ fn array_identities_like_multipath_tools() {
             );
         }
     }
-    assert!(
-        bad_reference.is_empty(),
-        "{name}: reference results (see {}):\n{bad_reference}",
-        run.dir.join("guest.log").display()
-    );
-    assert!(
-        differences.is_empty(),
-        "{name}: mpath-boot differs from multipath-tools {} (see {}):\n{differences}",
-        reference::VERSION,
-        run.dir.join("guest.log").display()
-    );
+    reference::assert_same_as_reference(name, &run.dir.join("guest.log"), "", &bad_reference, &differences);
 }
