@@ -32,7 +32,22 @@ pub const PRELOAD: &[&str] = &[
 ];
 /// Shipped (with dependencies) but loaded by the test script itself, or by
 /// the kernel on demand (dm-zero when a table names the "zero" target).
-pub const ON_DEMAND: &[&str] = &["scsi_debug", "virtio_scsi", "virtio_pci", "ext4", "dm_zero"];
+pub const ON_DEMAND: &[&str] = &[
+    "scsi_debug",
+    "virtio_scsi",
+    "virtio_pci",
+    "ext4",
+    "dm_zero",
+    // The LIO target through its loopback fabric: a second, real SCSI target.
+    "target_core_mod",
+    "target_core_file",
+    "target_core_iblock",
+    "tcm_loop",
+    // USB-attached disks (qemu usb-bot / usb-storage behind xhci).
+    "xhci_pci",
+    "usb_storage",
+    "uas",
+];
 
 const BUSYBOX: &str = "/bin/busybox";
 const DMSETUP: &[&str] = &["/usr/sbin/dmsetup", "/sbin/dmsetup"];
