@@ -18,7 +18,7 @@ fn kernel_name(root: &Path, dev: &str) -> Option<String> {
 
 /// Prints every multipath map with its groups and paths. Returns failures.
 pub fn list(root: &Path) -> usize {
-    let dm = match DeviceMapper::open() {
+    let dm = match DeviceMapper::open(root) {
         Ok(dm) => dm,
         Err(e) => {
             error!("{e}");
@@ -108,7 +108,7 @@ fn counted(words: &[String]) -> String {
 /// Removes one map (`name`), or every multipath map (`None`), that is not
 /// open. Returns the number of maps that were asked for but not removed.
 pub fn flush(root: &Path, name: Option<&str>, dry_run: bool) -> usize {
-    let dm = match DeviceMapper::open() {
+    let dm = match DeviceMapper::open(root) {
         Ok(dm) => dm,
         Err(e) => {
             error!("{e}");
@@ -160,7 +160,7 @@ pub fn flush(root: &Path, name: Option<&str>, dry_run: bool) -> usize {
             match dm.remove(&victim.name) {
                 Ok(()) => {
                     report!("flush: {}", victim.name);
-                    remove_map_node(root, &victim.name, victim.devnum);
+                    remove_map_node(root, &dm, &victim.name, victim.devnum);
                 }
                 Err(e) => {
                     error!("{e}");
@@ -177,8 +177,8 @@ pub fn flush(root: &Path, name: Option<&str>, dry_run: bool) -> usize {
 }
 
 /// Removes `/dev/mapper/<name>` where no udev will (only if it is that map's node).
-fn remove_map_node(root: &Path, name: &str, devnum: DevNum) {
-    if nodes::udev_running(root) {
+fn remove_map_node(root: &Path, dm: &DeviceMapper, name: &str, devnum: DevNum) {
+    if dm.udev_makes_nodes() {
         return;
     }
     let node = root.join("dev/mapper").join(name);

@@ -27,7 +27,6 @@ use crate::probe::ProbeOptions;
 use crate::report;
 use crate::scan::{self, ScanSettings};
 use crate::sys::dm::UUID_PREFIX;
-use crate::sys::nodes;
 use crate::table;
 
 /// Settings of one assembly run.
@@ -198,14 +197,7 @@ fn run_round(settings: &Settings, setup: &Arc<Setup>, first: bool) -> Round {
         round.failures += coalesced.maps.len();
         return round;
     }
-    let udev = nodes::udev_running(&settings.root);
-    let make_nodes = settings.may_mknod() && !udev;
-    let partition_options = PartitionOptions {
-        dry_run: settings.dry_run,
-        make_nodes,
-        mknod: settings.may_mknod(),
-        report_unchanged: first,
-    };
+    let make_nodes = |dm: Option<&DeviceMapper>| settings.may_mknod() && !dm.is_some_and(DeviceMapper::udev_makes_nodes);
     // multipath clears queueing again after loading when no multipathd
     // runs (unless -q): the features below are that end state.
     let queueing_allowed = settings.queue_without_daemon || multipathd::running();
@@ -256,10 +248,17 @@ fn run_round(settings: &Settings, setup: &Arc<Setup>, first: bool) -> Round {
                 }
                 round.maps.push((name.clone(), plan.paths.len()));
                 if let (Some(info), Some(dm)) = (info, &dm) {
-                    if make_nodes {
+                    // Asked per map: udev may stop confirming mid-run.
+                    if make_nodes(Some(dm)) {
                         load::make_map_node(&settings.root, &info.name, info.devnum);
                     }
                     if settings.partitions {
+                        let partition_options = PartitionOptions {
+                            dry_run: settings.dry_run,
+                            make_nodes: make_nodes(Some(dm)),
+                            mknod: settings.may_mknod(),
+                            report_unchanged: first,
+                        };
                         round.failures += partmaps::sync(dm, &settings.root, &info, wwid, partition_options);
                     }
                 }

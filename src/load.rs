@@ -19,7 +19,7 @@ pub fn open_device_mapper(root: &FsPath, mknod: bool, dry_run: bool) -> Option<D
             Err(e) => error!("cannot create {}: {e}", control.display()),
         }
     }
-    match DeviceMapper::open() {
+    match DeviceMapper::open(root) {
         Ok(dm) => Some(dm),
         Err(e) if dry_run => {
             debug!("{e}: dry run goes on without checking existing maps");

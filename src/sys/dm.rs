@@ -5,10 +5,26 @@
 //! table text that `table` builds.
 
 use core::fmt;
+use std::cell::{Cell, RefCell};
+use std::io;
+use std::os::fd::AsRawFd;
+use std::path::Path;
+use std::time::Duration;
 
 use devicemapper::{errors, DevId, DmError, DmFlags, DmName, DmOptions, DmUuid, DM};
 
 use crate::path::DevNum;
+use crate::sys::dm_cookie::Cookie;
+use crate::sys::dm_ioctl::{self, Command};
+use crate::sys::udev::Udev;
+
+/// How long udev may take to confirm one device-mapper event. A healthy
+/// udev needs milliseconds; after one wait runs out no more are made.
+pub const UDEV_CONFIRM_LIMIT: Duration = Duration::from_secs(10);
+/// Resume attempts before a map is given up as suspended, and the pause
+/// before each retry.
+const RESUME_ATTEMPTS: u32 = 4;
+const RESUME_PAUSE: Duration = Duration::from_millis(200);
 
 /// Target type of multipath maps.
 pub const MULTIPATH_TARGET: &str = "multipath";
@@ -75,17 +91,106 @@ impl MapInfo {
     }
 }
 
+fn io_error(action: String) -> impl FnOnce(io::Error) -> MapError {
+    move |err| MapError {
+        action,
+        errno: err.raw_os_error().map(nix::errno::Errno::from_raw),
+        detail: err.to_string(),
+    }
+}
+
 /// A handle on the device-mapper control node.
 pub struct DeviceMapper {
     dm: DM,
+    /// Whether resumes, renames and removes wait for udev's confirmation.
+    udev_confirms: Cell<bool>,
+    /// Maps this handle suspended and has not resumed yet.
+    suspended: RefCell<Vec<String>>,
 }
 
 impl DeviceMapper {
-    /// Opens `/dev/mapper/control`.
-    pub fn open() -> Result<DeviceMapper, MapError> {
-        DM::new()
-            .map(|dm| DeviceMapper { dm })
-            .map_err(map_error("open /dev/mapper/control"))
+    /// Opens `/dev/mapper/control`; `root` is where udev is looked for.
+    pub fn open(root: &Path) -> Result<DeviceMapper, MapError> {
+        let dm = DM::new().map_err(map_error("open /dev/mapper/control"))?;
+        let udev = Udev::detect(root);
+        if let Udev::Absent(why) = &udev {
+            debug!("device-mapper events go unconfirmed: {why}");
+        }
+        Ok(DeviceMapper {
+            dm,
+            udev_confirms: Cell::new(udev.confirms()),
+            suspended: RefCell::new(Vec::new()),
+        })
+    }
+
+    /// True while udev confirms events, and so makes `/dev/mapper` nodes.
+    pub fn udev_makes_nodes(&self) -> bool {
+        self.udev_confirms.get()
+    }
+
+    /// Sends a resume, rename or remove, waiting for udev's confirmation
+    /// at most [`UDEV_CONFIRM_LIMIT`].
+    fn with_cookie(&self, command: Command, name: &str, flags: u32, payload: Option<&str>) -> io::Result<()> {
+        let fd = self.dm.file().as_raw_fd();
+        let cookie = if self.udev_confirms.get() {
+            match Cookie::new() {
+                Ok(cookie) => Some(cookie),
+                Err(e) => {
+                    warn!("cannot make a udev cookie ({e}): not waiting for udev");
+                    None
+                }
+            }
+        } else {
+            None
+        };
+        let event_nr = cookie.as_ref().map_or(0, Cookie::event_nr);
+        let answer = dm_ioctl::send(fd, command, name, flags, event_nr, payload)?;
+        if let Some(cookie) = cookie {
+            let generated = answer & dm_ioctl::UEVENT_GENERATED != 0;
+            if cookie.wait(generated, UDEV_CONFIRM_LIMIT).is_err() {
+                warn!(
+                    "udev did not confirm the {command:?} of {name} within {} s: released its cookie; \
+                     not waiting for udev again, and making /dev/mapper nodes here",
+                    UDEV_CONFIRM_LIMIT.as_secs()
+                );
+                self.udev_confirms.set(false);
+            }
+        }
+        Ok(())
+    }
+
+    /// Resumes a map, retrying: a map left suspended blocks all its I/O.
+    /// A resume whose new table the kernel refused resumes the old one on
+    /// the retry.
+    fn resume(&self, name: &str) -> Result<(), MapError> {
+        let mut first_error = None;
+        for attempt in 1..=RESUME_ATTEMPTS {
+            match self.with_cookie(Command::Resume, name, dm_ioctl::NOFLUSH, None) {
+                Ok(()) => {
+                    self.suspended.borrow_mut().retain(|n| n != name);
+                    return match first_error {
+                        None => Ok(()),
+                        Some(e) => {
+                            warn!("{name}: resumed on attempt {attempt}, with the table the kernel kept");
+                            Err(e)
+                        }
+                    };
+                }
+                // Gone: nothing is left suspended.
+                Err(e) if e.raw_os_error() == Some(libc::ENXIO) => {
+                    self.suspended.borrow_mut().retain(|n| n != name);
+                    return Err(io_error(format!("resume {name}"))(e));
+                }
+                Err(e) => {
+                    warn!("{name}: resume failed ({e}), attempt {attempt} of {RESUME_ATTEMPTS}");
+                    first_error.get_or_insert(io_error(format!("resume {name}"))(e));
+                    std::thread::sleep(RESUME_PAUSE * attempt);
+                }
+            }
+        }
+        let err = first_error.unwrap_or_else(|| io_error(format!("resume {name}"))(io::Error::from_raw_os_error(libc::EIO)));
+        error!("{name}: still SUSPENDED after {RESUME_ATTEMPTS} resumes: {err}; `dmsetup resume {name}` releases its I/O");
+        Err(err)
     }
 
     /// Kernel device-mapper interface version.
@@ -172,13 +277,11 @@ impl DeviceMapper {
             .dm
             .table_load(&id, &table, DmOptions::default())
             .map_err(map_error(format!("load the table of {name}")))
-            .and_then(|_| {
-                self.dm
-                    .device_suspend(&id, DmOptions::default())
-                    .map_err(map_error(format!("activate {name}")))
-            });
+            .and_then(|_| self.resume(name));
         if let Err(err) = loaded {
-            let _ = self.dm.device_remove(&id, DmOptions::default());
+            if let Err(e) = self.remove(name) {
+                warn!("{name}: cannot remove the half-made map: {e}");
+            }
             return Err(err);
         }
         let device = info.device();
@@ -189,7 +292,9 @@ impl DeviceMapper {
     }
 
     /// Replaces the table of a live map: load, suspend without flushing
-    /// queued I/O, resume. A load the kernel refuses leaves the map as it was.
+    /// queued I/O, resume. A load the kernel refuses leaves the map as it
+    /// was; a failed resume is retried, and never leaves the map suspended
+    /// while the kernel lets it resume.
     pub fn reload(&self, name: &str, sectors: u64, target: &str, params: &str) -> Result<(), MapError> {
         let dm_name = DmName::new(name).map_err(map_error(format!("use name {name}")))?;
         let id = DevId::Name(dm_name);
@@ -205,28 +310,35 @@ impl DeviceMapper {
             let _ = self.dm.table_clear(&id);
             return Err(map_error(format!("suspend {name}"))(err));
         }
-        self.dm
-            .device_suspend(&id, DmOptions::default().set_flags(DmFlags::DM_NOFLUSH))
-            .map(|_| ())
-            .map_err(map_error(format!("resume {name}")))
+        self.suspended.borrow_mut().push(name.to_owned());
+        self.resume(name)
     }
 
     /// Renames a map (multipath's ACT_RENAME, when its alias changed).
     pub fn rename(&self, old: &str, new: &str) -> Result<(), MapError> {
-        let old_name = DmName::new(old).map_err(map_error(format!("use name {old}")))?;
-        let new_name = DmName::new(new).map_err(map_error(format!("use name {new}")))?;
-        self.dm
-            .device_rename(old_name, &DevId::Name(new_name))
-            .map(|_| ())
-            .map_err(map_error(format!("rename {old} to {new}")))
+        DmName::new(old).map_err(map_error(format!("use name {old}")))?;
+        DmName::new(new).map_err(map_error(format!("use name {new}")))?;
+        self.with_cookie(Command::Rename, old, 0, Some(new))
+            .map_err(io_error(format!("rename {old} to {new}")))
     }
 
     /// Removes a map. The kernel refuses (EBUSY) while it is open.
     pub fn remove(&self, name: &str) -> Result<(), MapError> {
-        let dm_name = DmName::new(name).map_err(map_error(format!("use name {name}")))?;
-        self.dm
-            .device_remove(&DevId::Name(dm_name), DmOptions::default())
-            .map(|_| ())
-            .map_err(map_error(format!("remove {name}")))
+        DmName::new(name).map_err(map_error(format!("use name {name}")))?;
+        self.with_cookie(Command::Remove, name, 0, None)
+            .map_err(io_error(format!("remove {name}")))
+    }
+}
+
+impl Drop for DeviceMapper {
+    /// Last chance for a map this handle suspended: never exit with it
+    /// blocking I/O.
+    fn drop(&mut self) {
+        let left: Vec<String> = self.suspended.borrow().clone();
+        for name in left {
+            if let Err(e) = self.resume(&name) {
+                error!("{name}: left suspended: {e}");
+            }
+        }
     }
 }

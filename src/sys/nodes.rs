@@ -120,11 +120,6 @@ pub fn dm_control_devnum(root: &Path) -> DevNum {
     }
 }
 
-/// True when a udev daemon runs: then it, not us, makes `/dev/mapper` nodes.
-pub fn udev_running(root: &Path) -> bool {
-    root.join("run/udev/control").exists()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
