@@ -258,6 +258,8 @@ fn run_round(settings: &Settings, setup: &Arc<Setup>, first: bool) -> Round {
                             make_nodes: make_nodes(Some(dm)),
                             mknod: settings.may_mknod(),
                             report_unchanged: first,
+                            // Two reads (MBR, then GPT or EBRs), each up to a command timeout.
+                            read_budget: settings.probe.timeout * 2 + Duration::from_secs(2),
                         };
                         round.failures += partmaps::sync(dm, &settings.root, &info, wwid, partition_options);
                     }

@@ -5,10 +5,14 @@
 //! job past its budget: an overdue job is abandoned (reported as timed out),
 //! its thread is left to finish or hang on its own, and a fresh worker takes
 //! its place. One hung path thus costs one budget, not one per later path.
+//!
+//! An abandoned job keeps its key in [`InFlight`] until it returns, so a
+//! later `--wait` round does not send a second thread (and fd) after a
+//! device that never answered the first.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -21,6 +25,54 @@ pub enum JobResult<R> {
     Done(R),
     /// The job did not finish within its budget and was abandoned.
     TimedOut,
+    /// No thread was left to run the job (every worker hung and no new
+    /// thread could be made).
+    NotRun,
+}
+
+/// Keys of jobs that are running now, abandoned ones included.
+static IN_FLIGHT: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+/// Held by a running job; its key is free again when the job returns.
+#[derive(Debug)]
+pub struct InFlight(String);
+
+impl InFlight {
+    /// Marks `key` as running, or None if a job with that key still runs
+    /// (an abandoned one that never returned).
+    pub fn enter(key: String) -> Option<InFlight> {
+        let mut keys = IN_FLIGHT.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if keys.contains(&key) {
+            return None;
+        }
+        keys.push(key.clone());
+        Some(InFlight(key))
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        let mut keys = IN_FLIGHT.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        keys.retain(|k| *k != self.0);
+    }
+}
+
+/// Runs one job on its own thread and waits at most `budget` for it.
+/// None when it ran out of time (the thread is left to finish alone).
+pub fn bounded<R, F>(budget: Duration, job: F) -> Option<R>
+where
+    R: Send + 'static,
+    F: FnOnce() -> R + Send + 'static,
+{
+    let job = Mutex::new(Some(job));
+    let mut results = run_all(1, 1, budget, move |_| {
+        let job = job.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).take();
+        job.map(|job| job())
+    });
+    match results.pop() {
+        Some(JobResult::Done(result)) => result,
+        _ => None,
+    }
 }
 
 enum Message<R> {
@@ -64,6 +116,7 @@ where
         spawned.is_ok()
     };
     let mut live_workers = 0usize;
+    let mut next_unstarted = 0usize;
     for _ in 0..workers.clamp(1, count) {
         if spawn(&job, &next) {
             live_workers += 1;
@@ -86,7 +139,10 @@ where
             .min()
             .unwrap_or(budget);
         match receiver.recv_timeout(wait) {
-            Ok(Message::Started(index)) => started.push((index, Instant::now())),
+            Ok(Message::Started(index)) => {
+                started.push((index, Instant::now()));
+                next_unstarted = next_unstarted.max(index + 1);
+            }
             Ok(Message::Finished(index, result)) => {
                 started.retain(|&(i, _)| i != index);
                 if results[index].is_none() {
@@ -106,7 +162,20 @@ where
                     results[index] = Some(JobResult::TimedOut);
                     remaining -= 1;
                     // The stuck worker is lost: replace it.
-                    spawn(&job, &next);
+                    live_workers -= 1;
+                    if spawn(&job, &next) {
+                        live_workers += 1;
+                    }
+                }
+                if live_workers == 0 {
+                    // Nobody left to take the rest: they are not run.
+                    next.store(count, Ordering::SeqCst);
+                    for slot in results.iter_mut().skip(next_unstarted) {
+                        if slot.is_none() {
+                            *slot = Some(JobResult::NotRun);
+                        }
+                    }
+                    break;
                 }
             }
             Err(RecvTimeoutError::Disconnected) => break,
@@ -114,7 +183,7 @@ where
     }
     results
         .into_iter()
-        .map(|r| r.unwrap_or(JobResult::TimedOut))
+        .map(|r| r.unwrap_or(JobResult::NotRun))
         .collect()
 }
 
@@ -147,6 +216,24 @@ mod tests {
         for (i, r) in results.iter().enumerate().filter(|&(i, _)| i != 1) {
             assert_eq!(*r, JobResult::Done(i));
         }
+    }
+
+    #[test]
+    fn a_key_stays_taken_while_its_abandoned_job_runs() {
+        let key = || "test-hung-device".to_string();
+        let result = bounded(Duration::from_millis(100), move || {
+            let _held = InFlight::enter(key()).expect("free at first");
+            thread::sleep(Duration::from_millis(600));
+        });
+        assert!(result.is_none());
+        assert!(InFlight::enter(key()).is_none(), "the abandoned job still holds it");
+        thread::sleep(Duration::from_millis(900));
+        assert!(InFlight::enter(key()).is_some(), "free once the job returned");
+    }
+
+    #[test]
+    fn bounded_returns_what_the_job_returns() {
+        assert_eq!(bounded(Duration::from_secs(5), || 42), Some(42));
     }
 
     #[test]

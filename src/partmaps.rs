@@ -3,8 +3,10 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use crate::load::{self, Action, Wanted};
+use crate::parallel::{self, InFlight};
 use crate::partitions::{self, plan};
 use crate::report::human_size;
 use crate::sys::blockdev::BlockDevice;
@@ -25,6 +27,9 @@ pub struct PartitionOptions {
     /// Report partition maps left unchanged too (the first `--wait` round
     /// and single runs; later rounds report only changes).
     pub report_unchanged: bool,
+    /// How long the partition-table read may take: a read through a map
+    /// whose paths hang must not stall the run.
+    pub read_budget: Duration,
 }
 
 /// Creates (or reloads) the partition maps of multipath map `map` whose
@@ -32,7 +37,7 @@ pub struct PartitionOptions {
 /// message and no partition maps. Returns the number of partition maps
 /// that could not be made.
 pub fn sync(dm: &DeviceMapper, root: &Path, map: &MapInfo, wwid: &str, options: PartitionOptions) -> usize {
-    let table = match read_partitions(root, map, options) {
+    let table = match read_partitions_bounded(root, map, options) {
         Ok(table) => table,
         Err(why) => {
             warn!("{}: {why}: no partition maps", map.name);
@@ -65,6 +70,29 @@ pub fn sync(dm: &DeviceMapper, root: &Path, map: &MapInfo, wwid: &str, options: 
         }
     }
     failures
+}
+
+/// [`read_partitions`] on its own thread, given up after the read budget.
+/// A read still hanging from an earlier `--wait` round is not repeated.
+fn read_partitions_bounded(
+    root: &Path,
+    map: &MapInfo,
+    options: PartitionOptions,
+) -> Result<partitions::PartitionTable, String> {
+    let Some(running) = InFlight::enter(format!("partitions {}", map.devnum)) else {
+        return Err("the partition-table read of an earlier round has still not returned".into());
+    };
+    let (root, job_map) = (root.to_path_buf(), map.clone());
+    parallel::bounded(options.read_budget, move || {
+        let _running = running;
+        read_partitions(&root, &job_map, options)
+    })
+    .unwrap_or_else(|| {
+        Err(format!(
+            "partition table not read within {} s",
+            options.read_budget.as_secs()
+        ))
+    })
 }
 
 fn read_partitions(

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::discover::{ioctl, protocol, sysfs, Discovery, ScanMethod};
-use crate::parallel::{self, JobResult};
+use crate::parallel::{self, InFlight, JobResult};
 use crate::plan::Planner;
 use crate::path::{DevNum, Path, PathState};
 use crate::probe::{self, Candidate, DeviceAttributes, NoAttributes, ProbeOptions, Probed};
@@ -102,7 +102,12 @@ fn probe_all(settings: &ScanSettings<'_>, method: ScanMethod, candidates: Vec<Ca
     let job_candidates = Arc::clone(&candidates);
     let planner = Arc::clone(&settings.planner);
     let results = parallel::run_all(count, settings.jobs, budget, move |i| {
-        probe_one(&root, method, &job_candidates[i], &options, &*planner)
+        let candidate = &job_candidates[i];
+        // Held until the probe returns, even after it is abandoned.
+        let Some(_running) = InFlight::enter(format!("probe {}", candidate.devnum)) else {
+            return Probed::Skipped("its probe from an earlier round has still not returned".into());
+        };
+        probe_one(&root, method, candidate, &options, &*planner)
     });
     let mut paths = Vec::new();
     for (candidate, result) in candidates.iter().zip(results) {
@@ -136,6 +141,7 @@ fn probe_all(settings: &ScanSettings<'_>, method: ScanMethod, candidates: Vec<Ca
                 "{name}: no answer within {}s, path left out",
                 budget.as_secs()
             ),
+            JobResult::NotRun => warn!("{name}: not probed: every probe thread hung and no new one could start"),
         }
     }
     paths
