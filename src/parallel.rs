@@ -198,7 +198,7 @@ mod tests {
             .into_iter()
             .map(|r| match r {
                 JobResult::Done(v) => v,
-                JobResult::TimedOut => panic!("timed out"),
+                JobResult::TimedOut | JobResult::NotRun => panic!("not done"),
             })
             .collect();
         assert_eq!(values, (0..50).map(|i| i * 2).collect::<Vec<_>>());
