@@ -19,6 +19,7 @@ use crate::group;
 use crate::load::{self, Action};
 use crate::path::{Path, PathState};
 use crate::setup::{self, Setup};
+use crate::sys::blockdev;
 use crate::sys::dm::{DeviceMapper, MapInfo};
 use crate::sys::multipathd;
 use crate::log;
@@ -212,23 +213,32 @@ fn run_round(settings: &Settings, setup: &Arc<Setup>, first: bool) -> Round {
             continue;
         };
         log_settings(&name, &map);
-        let groups = group::groups(plan, &paths, map.policy.value);
-        let hwhandler = hardware_handler(&map, plan, &paths);
-        let features = select::table_features(&map, queueing_allowed);
-        let params = table::params(&features, &hwhandler, &map.selector.value, &groups, &paths, &|p| {
-            select::path_weight(&map, u32::try_from(p.priority).unwrap_or(0))
-        });
         let uuid = format!("{UUID_PREFIX}{wwid}");
         if uuid.len() > DM_UUID_MAX {
             error!("{wwid}: WWID too long for a DM UUID ({} > {DM_UUID_MAX} bytes): no map made", uuid.len());
             round.failures += 1;
             continue;
         }
-        debug!("{name}: table 0 {} multipath {params}", plan.sectors);
-        let outcome = match &dm {
-            Some(dm) => load::apply_multipath(dm, &name, &uuid, plan.sectors, &params, settings.dry_run),
-            // A dry run without device-mapper cannot tell what exists.
-            None => Ok((Action::WouldCreate, None)),
+        let mut plan = plan.clone();
+        let (groups, hwhandler, params, outcome) = loop {
+            let groups = group::groups(&plan, &paths, map.policy.value);
+            let hwhandler = hardware_handler(&map, &plan, &paths);
+            let features = select::table_features(&map, queueing_allowed);
+            let params = table::params(&features, &hwhandler, &map.selector.value, &groups, &paths, &|p| {
+                select::path_weight(&map, u32::try_from(p.priority).unwrap_or(0))
+            });
+            debug!("{name}: table 0 {} multipath {params}", plan.sectors);
+            let outcome = match &dm {
+                Some(dm) => load::apply_multipath(dm, &name, &uuid, plan.sectors, &params, settings.dry_run),
+                // A dry run without device-mapper cannot tell what exists.
+                None => Ok((Action::WouldCreate, None)),
+            };
+            // A path deleted since the scan fails the whole load: drop it
+            // and load the paths that are left.
+            if outcome.is_err() && !settings.dry_run && drop_vanished(&settings.root, &name, &mut plan, &paths) {
+                continue;
+            }
+            break (groups, hwhandler, params, outcome);
         };
         match outcome {
             Ok((action, info)) => {
@@ -280,6 +290,24 @@ fn run_round(settings: &Settings, setup: &Arc<Setup>, first: bool) -> Round {
             .unwrap_or_default();
     }
     round
+}
+
+/// Removes from `plan` the paths whose devices are gone (deleted since the
+/// scan). True when some went and some are left to load.
+fn drop_vanished(root: &std::path::Path, name: &str, plan: &mut group::MapPlan, paths: &[Path]) -> bool {
+    let gone: Vec<u16> = plan
+        .paths
+        .iter()
+        .copied()
+        .filter(|&i| !blockdev::present(root, paths[i as usize].name.as_str(), paths[i as usize].devnum))
+        .collect();
+    if gone.is_empty() || gone.len() == plan.paths.len() {
+        return false;
+    }
+    let names: Vec<&str> = gone.iter().map(|&i| paths[i as usize].name.as_str()).collect();
+    warn!("{name}: {} vanished since the scan: loading the map without them", names.join(", "));
+    plan.paths.retain(|i| !gone.contains(i));
+    true
 }
 
 /// Why a device is left alone before any I/O to it, judged by its name:
@@ -445,5 +473,29 @@ mod tests {
         assert_eq!(tpgs_of(&path(PathState::Up, true, Some(50), None)), Tpgs::Implicit);
         assert_eq!(tpgs_of(&path(PathState::Up, false, None, None)), Tpgs::None);
         assert_eq!(tpgs_of(&path(PathState::Down, true, None, None)), Tpgs::Unknown);
+    }
+
+    #[test]
+    fn only_vanished_paths_leave_the_plan() {
+        let root = crate::test_support::TempRoot::new("vanished");
+        root.write("sys/dev/block/8:0/dev", "8:0\n");
+        let named = |name: &str, minor: u32| Path {
+            name: name.try_into().unwrap(),
+            devnum: crate::path::DevNum { major: 8, minor },
+            ..Path::default()
+        };
+        let paths = [named("sda", 0), named("sdb", 16)];
+        let mut plan = group::MapPlan {
+            wwid: Default::default(),
+            sectors: 8,
+            paths: [0u16, 1].into_iter().collect(),
+        };
+        assert!(drop_vanished(&root.0, "m", &mut plan, &paths));
+        assert_eq!(plan.paths.as_slice(), &[0]);
+        // The last path is never dropped: a map of none is no retry.
+        root.write("sys/dev/block/8:16/dev", "8:16\n");
+        std::fs::remove_dir_all(root.0.join("sys/dev/block/8:0")).unwrap();
+        assert!(!drop_vanished(&root.0, "m", &mut plan, &paths));
+        assert_eq!(plan.paths.as_slice(), &[0]);
     }
 }

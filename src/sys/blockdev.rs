@@ -10,6 +10,24 @@ use std::path::Path;
 /// `_IO(0x12, 104)`: logical block size.
 const BLKSSZGET: libc::c_ulong = 0x1268;
 
+/// Does the block device `name` (`devnum`) still exist? Asked of sysfs
+/// when it is mounted; otherwise by opening its node (no I/O), which the
+/// kernel refuses with ENXIO once the device is deleted.
+pub fn present(root: &Path, name: &str, devnum: crate::path::DevNum) -> bool {
+    let sys_dev = root.join("sys/dev/block");
+    if sys_dev.is_dir() {
+        return sys_dev.join(devnum.to_string()).exists();
+    }
+    let opened = OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_CLOEXEC | libc::O_NONBLOCK)
+        .open(root.join("dev").join(name));
+    match opened {
+        Ok(_) => true,
+        Err(e) => !matches!(e.raw_os_error(), Some(libc::ENXIO | libc::ENODEV | libc::ENOENT)),
+    }
+}
+
 /// A block device opened read-only.
 pub struct BlockDevice {
     file: File,
