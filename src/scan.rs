@@ -68,6 +68,15 @@ pub fn usable_paths(
     if method == ScanMethod::Sysfs && settings.mknod {
         make_path_nodes(settings.root, &candidates);
     }
+    let without_sg = candidates.iter().filter(|c| c.sg.is_none()).count();
+    if without_sg > 0 {
+        // SG_IO on a disk node waits uninterruptibly: a hung path there is
+        // abandoned by the run but keeps the process from exiting.
+        warn!(
+            "{without_sg} path(s) have no sg device: commands go through the disk node, \
+             where a command that never ends cannot be abandoned (load the sg module)"
+        );
+    }
     let mut paths = probe_all(settings, method, candidates);
     for path in &mut paths {
         path.protocol = match method {

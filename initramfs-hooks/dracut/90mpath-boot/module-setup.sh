@@ -40,7 +40,7 @@ depends() {
 installkernel() {
     # Whatever the host has loaded: the tables can name any of these.
     hostonly='' instmods dm-multipath dm-round-robin dm-service-time dm-queue-length \
-        scsi_dh_alua scsi_dh_rdac scsi_dh_emc scsi_dh_hp_sw
+        scsi_dh_alua scsi_dh_rdac scsi_dh_emc scsi_dh_hp_sw sg
 }
 
 # multipath-tools' configuration, where multipath(8) 0.9.4 reads it, so

@@ -5,7 +5,7 @@
 type info > /dev/null 2>&1 || . /lib/dracut-lib.sh
 
 for module in dm-multipath dm-round-robin dm-service-time dm-queue-length \
-    scsi_dh_alua scsi_dh_rdac scsi_dh_emc scsi_dh_hp_sw; do
+    scsi_dh_alua scsi_dh_rdac scsi_dh_emc scsi_dh_hp_sw sg; do
     modprobe -q "$module" || warn "mpath-boot: cannot load module $module"
 done
 
