@@ -149,8 +149,9 @@ impl DeviceMapper {
             let generated = answer & dm_ioctl::UEVENT_GENERATED != 0;
             if cookie.wait(generated, UDEV_CONFIRM_LIMIT).is_err() {
                 warn!(
-                    "udev did not confirm the {command:?} of {name} within {} s: released its cookie; \
+                    "udev did not confirm the {} of {name} within {} s: released its cookie; \
                      not waiting for udev again, and making /dev/mapper nodes here",
+                    command.verb(),
                     UDEV_CONFIRM_LIMIT.as_secs()
                 );
                 self.udev_confirms.set(false);

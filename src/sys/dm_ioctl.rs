@@ -43,6 +43,17 @@ pub enum Command {
     Resume = 6,
 }
 
+impl Command {
+    /// The word for messages.
+    pub fn verb(self) -> &'static str {
+        match self {
+            Command::Remove => "remove",
+            Command::Rename => "rename",
+            Command::Resume => "resume",
+        }
+    }
+}
+
 /// `_IOWR(0xfd, nr, struct dm_ioctl)`.
 fn request(command: Command) -> u64 {
     (3 << 30) | ((HEADER_SIZE as u64) << 16) | (IOCTL_TYPE << 8) | command as u64

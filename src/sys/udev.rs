@@ -34,8 +34,13 @@ pub enum Udev {
 }
 
 impl Udev {
-    /// Asks the control socket under `root` and looks for the rules.
+    /// Asks the control socket under `root` and looks for the rules, unless
+    /// `DM_DISABLE_UDEV` is set.
     pub fn detect(root: &Path) -> Udev {
+        // libdevmapper's switch, honoured the same way.
+        if std::env::var_os("DM_DISABLE_UDEV").is_some() {
+            return Udev::Absent("DM_DISABLE_UDEV is set".into());
+        }
         let socket = root.join(CONTROL);
         match socket_answers(&socket) {
             Answer::NoSocket => return Udev::Absent(format!("no {}", socket.display())),
