@@ -1,13 +1,15 @@
 //! The "main job on an embedded default" demo, run by tests/vm/demo.sh with
 //! `--nocapture`: mpath-boot assembles multipath maps from 8 scsi_debug
 //! paths (2 hosts x 4 LUs) with no configuration, and the guest's output is
-//! printed for a human. As a test it checks that the paths appeared and that
-//! every step ran to completion; the tests of mpath-boot itself judge its
-//! results.
+//! printed for a human. As a test it checks that every step exited 0 and
+//! that the demo shows what it claims: 8 paths, 4 maps of 2 paths each, all
+//! listed by `-l`.
 
 mod common;
+mod guest;
 
 use common::{boot, VmConfig};
+use guest::parse_tables;
 
 /// (section name, what to show, guest command), in the order they run.
 const STEPS: &[(&str, &str, &str)] = &[
@@ -59,4 +61,15 @@ fn demo_main_job_on_scsi_debug() {
             .count(),
         8
     );
+    for (name, _, _) in STEPS {
+        assert_eq!(run.status(name), 0, "{name}: {}", run.section(name));
+    }
+    let tables = parse_tables(&run.section("table"));
+    assert_eq!(tables.len(), 4, "{tables:?}");
+    assert!(tables.iter().all(|t| t.devices().len() == 2), "{tables:?}");
+    let listed = run.section("list");
+    for table in &tables {
+        assert!(listed.contains(&table.name), "-l lacks {}:\n{listed}", table.name);
+    }
+    assert_eq!(run.section("assemble").matches("create: ").count(), 4, "{}", run.section("assemble"));
 }
