@@ -190,7 +190,21 @@ pub fn probe(
     // state; in early boot that cache lags (see alua_priority), so the
     // device's own answer wins when there is one. Same values either way.
     let sysfs_prio = sysfs_alua_priority(attrs).map(|cached| alua_prio.unwrap_or(cached));
-    let properties = identify::properties::scsi_properties(inquiry.vendor.as_str(), inquiry.product.as_str(), page83);
+    // udev's sg3_utils rules read VPD pages from sysfs when the kernel has
+    // scanned the device (it has an `inquiry` attribute) and, if a page is
+    // not there (USB mass storage: the kernel skips VPD), export nothing
+    // from it. So do the properties here, as the `property` blacklist sees them.
+    let kernel_scanned = is_cached(attrs, Attr::Inquiry);
+    let udev_sees = |attr| !kernel_scanned || is_cached(attrs, attr);
+    let udev_page83 = page83.filter(|_| udev_sees(Attr::Vpd83));
+    let mut properties =
+        identify::properties::scsi_properties(inquiry.vendor.as_str(), inquiry.product.as_str(), udev_page83);
+    if kernel_scanned && crate::discover::protocol::is_usb(root, candidate.name.as_str()) {
+        // 60-persistent-storage's usb_id names USB disks (and so scsi_id
+        // never runs): ID_SERIAL is set, no SCSI_IDENT_*/ID_WWN, which
+        // 0.9.4's property rule blacklists even with allow_usb_devices yes.
+        identify::properties::set_usb_serial(&mut properties, inquiry.vendor.as_str(), inquiry.product.as_str());
+    }
     let mut page80 = [0u8; PAGE_MAX];
     let serial_page = match attrs.read(Attr::Vpd80, &mut page80) {
         Some(n) if n > 0 => Ok(n.min(PAGE_MAX)),
@@ -203,8 +217,7 @@ pub fn probe(
         .and_then(|bytes| core::str::from_utf8(bytes).ok())
         .map(|text| truncated(text.trim()))
         .unwrap_or_default();
-    let mut properties = properties;
-    if !serial.is_empty() {
+    if !serial.is_empty() && udev_sees(Attr::Vpd80) {
         // scsi_id (60-persistent-storage) exports the unit serial number.
         properties.push(("ID_SCSI_SERIAL".into(), serial.to_string()));
         properties.sort();
@@ -474,6 +487,12 @@ fn command_succeeded(c: &Completion) -> bool {
     c.status == crate::transport::status::GOOD && c.host_status == 0 && c.driver_status & 0x0f == 0
 }
 
+/// True when the kernel has the attribute cached (non-empty).
+fn is_cached(attrs: &dyn DeviceAttributes, attr: Attr) -> bool {
+    let mut buf = [0u8; PAGE_MAX];
+    attrs.read(attr, &mut buf).is_some_and(|n| n > 0)
+}
+
 /// Reads a cached attribute, or sends INQUIRY (standard when `page` is
 /// `None`, else that VPD page). Returns the number of valid bytes in `buf`.
 fn cached_or_inquiry(
@@ -673,6 +692,22 @@ mod tests {
         let path = expect_path(probe(&candidate(), &NoAttributes, Ok(&t), &ProbeOptions::default(), &crate::plan::Defaults, std::path::Path::new("/")));
         assert_eq!(path.priority, CONST_PRIORITY);
         assert!(!path.tpgs);
+    }
+
+    #[test]
+    fn vpd_the_kernel_skipped_gives_no_udev_properties() {
+        // USB mass storage: the kernel scanned the device but read no VPD,
+        // so udev exports no SCSI_IDENT_*; the WWID still comes from the device.
+        let has_ident = |p: &Path| p.properties.iter().any(|(k, _)| k.starts_with("SCSI_IDENT_"));
+        let kernel_skipped = FakeAttributes::default().with(Attr::Inquiry, &standard_inquiry(0, 0));
+        let t = FakeTransport::new()
+            .answer(TUR, None, Answer::good(&[]))
+            .answer(INQUIRY, Some(0x83), Answer::good(&page83()));
+        let path = expect_path(run(&kernel_skipped, &t));
+        assert_eq!(path.wwid.as_str(), "1Linux_scsi_debug_2000");
+        assert!(!has_ident(&path), "{:?}", path.properties);
+        let kernel_read = kernel_skipped.with(Attr::Vpd83, &page83());
+        assert!(has_ident(&expect_path(run(&kernel_read, &t))));
     }
 
     #[test]

@@ -515,6 +515,16 @@ pub fn scsi_properties(
     props
 }
 
+/// What usb_id gives a USB disk that has no `ID_SERIAL` yet: vendor and
+/// model (usb_id adds the USB serial and interface, which only the USB
+/// descriptors in sysfs tell; what matters to multipath is that it is set).
+pub fn set_usb_serial(props: &mut Vec<(String, String)>, vendor: &str, product: &str) {
+    let vendor = udev_escape(&fold_whitespace(vendor.as_bytes()));
+    let model = udev_escape(&fold_whitespace(product.as_bytes()));
+    set_if_unset(props, "ID_SERIAL", format!("{vendor}_{model}"));
+    props.sort_by(|a, b| a.0.cmp(&b.0));
+}
+
 fn is_pre_spc3_page(page83: Option<&[u8]>) -> bool {
     page83.is_some_and(|p| vpd::designators(p).is_ok() && is_pre_spc3(p))
 }
