@@ -619,6 +619,15 @@ section w_tables tables
 w_sums() {{ md5 /dev/mapper/{USB_MAP} 0 256; md5 /dev/mapper/{REM_MAP} 0 256; }}
 section w_data w_sums
 timed w_met 60 mpath-boot --wait 30 --timeout 2 -e {USB_MAP} -e {REM_MAP}
+# Nothing piles up while a --wait goes on with hung paths: threads and open
+# files of the running process, sampled over many rounds.
+counts() {{ echo "$(ls /proc/$1/task | wc -l) $(ls /proc/$1/fd | wc -l)"; }}
+mpath-boot --wait 60 --timeout 1 -e never-made >/dev/null 2>&1 &
+lp=$!
+: > /tmp/leak
+for i in 1 2 3 4 5 6 7 8 9 10 11 12; do sleep 2.5; counts $lp >> /tmp/leak; done
+kill $lp; wait $lp
+section w_leak cat /tmp/leak
 # Answer again, or the shutdown's cache flushes time out one by one.
 echo 0 > /sys/bus/pseudo/drivers/scsi_debug/opts
 true
@@ -824,6 +833,26 @@ fn timeouts_during_wait(run: &GuestRun, disks_before: &[SysDisk]) -> Result<(), 
     let sums = first_words(&sec(run, "w_data")?.0);
     let want = [sum_of(run, "pattern_u")?, sum_of(run, "pattern_r")?];
     ensure!(sums == want, "data lost: {sums:?}, written {want:?}");
+    // Samples "threads fds" over 30 s of --wait rounds. A hung path may
+    // hold one thread and one fd for the whole run; a leak adds one per
+    // round. Four paths hang: main thread + 4 (+1 partition read), and the
+    // fds seen with no probe running + 4 (+1).
+    let samples: Vec<(u32, u32)> = sec(run, "w_leak")?
+        .0
+        .lines()
+        .filter_map(|l| {
+            let mut w = l.split_whitespace().map(|n| n.parse().ok());
+            Some((w.next()??, w.next()??))
+        })
+        .collect();
+    ensure!(samples.len() >= 10, "thread and fd samples expected: {samples:?}");
+    let most_threads = samples.iter().map(|s| s.0).max().unwrap_or(0);
+    let fewest_fds = samples.iter().map(|s| s.1).min().unwrap_or(0);
+    let most_fds = samples.iter().map(|s| s.1).max().unwrap_or(0);
+    ensure!(
+        most_threads <= 1 + 4 + 1 && most_fds <= fewest_fds + 4 + 1,
+        "threads or fds grew with --wait rounds: {samples:?}"
+    );
     let (out, status) = bounded(run, "w_met", 42.0)?;
     ensure!(
         status == 0,
