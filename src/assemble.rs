@@ -220,6 +220,9 @@ fn run_round(settings: &Settings, setup: &Arc<Setup>, first: bool) -> Round {
             continue;
         }
         let mut plan = plan.clone();
+        if let Some(current) = current {
+            keep_failed_members(&settings.root, &name, &mut plan, current, &paths);
+        }
         let (groups, hwhandler, params, outcome) = loop {
             let groups = group::groups(&plan, &paths, map.policy.value);
             let hwhandler = hardware_handler(&map, &plan, &paths);
@@ -290,6 +293,28 @@ fn run_round(settings: &Settings, setup: &Arc<Setup>, first: bool) -> Round {
             .unwrap_or_default();
     }
     round
+}
+
+/// Adds to `plan` the stale paths that the live map already holds (a path
+/// multipathd keeps as failed): multipath-tools keeps a down path with a
+/// WWID in its map, and dropping it would orphan it from multipathd until
+/// the map is reconfigured. A device that is gone is not kept.
+fn keep_failed_members(root: &std::path::Path, name: &str, plan: &mut group::MapPlan, current: &MapInfo, paths: &[Path]) {
+    let Some(live) = current.is_multipath().then(|| table::parse(&current.targets[0].3).ok()).flatten() else {
+        return;
+    };
+    let held: Vec<&str> = live.devices().collect();
+    for (i, path) in paths.iter().enumerate() {
+        let Ok(index) = u16::try_from(i) else { break };
+        let keep = path.state == PathState::Down
+            && path.wwid == plan.wwid
+            && !plan.paths.contains(&index)
+            && held.contains(&path.devnum.to_string().as_str())
+            && blockdev::present(root, path.name.as_str(), path.devnum);
+        if keep && plan.paths.push(index).is_ok() {
+            debug!("{name}: {} is down but in the live map: kept", path.name);
+        }
+    }
 }
 
 /// Removes from `plan` the paths whose devices are gone (deleted since the

@@ -132,7 +132,8 @@ fn probe_all(settings: &ScanSettings<'_>, method: ScanMethod, candidates: Vec<Ca
             JobResult::Done(Probed::Down(why, wwid)) => {
                 warn!("{name}: stale path, left out: {why}");
                 // Kept, marked down, so find_multipaths counts it as
-                // multipath-tools does; it never enters a table.
+                // multipath-tools does; it enters no new table, but stays
+                // in a live map that holds it (see assemble).
                 if let Some(wwid) = wwid {
                     paths.push(Path {
                         name: candidate.name.clone(),
@@ -141,6 +142,8 @@ fn probe_all(settings: &ScanSettings<'_>, method: ScanMethod, candidates: Vec<Ca
                         sectors: candidate.sectors,
                         wwid,
                         state: PathState::Down,
+                        // No priority is asked of a down path: 0.9.4's PRIO_UNDEF.
+                        priority: -1,
                         ..Path::default()
                     });
                 }

@@ -164,15 +164,18 @@ impl ParsedTable {
     /// path groups. Per-path arguments are ignored: the kernel fills in
     /// defaults (service-time's relative throughput) when echoing a table.
     pub fn same_layout(&self, other: &ParsedTable) -> bool {
+        let same_group = |a: &ParsedGroup, b: &ParsedGroup| {
+            a.selector == b.selector
+                && a.selector_args == b.selector_args
+                && a.paths.len() == b.paths.len()
+                && a.paths.iter().all(|p| b.paths.iter().any(|q| q.0 == p.0))
+        };
+        // As 0.9.4's pgcmp: the same groups of the same paths, in any
+        // order (multipath switches groups by message, it does not reload).
         self.features == other.features
             && self.hwhandler == other.hwhandler
             && self.groups.len() == other.groups.len()
-            && self.groups.iter().zip(&other.groups).all(|(a, b)| {
-                a.selector == b.selector
-                    && a.selector_args == b.selector_args
-                    && a.paths.len() == b.paths.len()
-                    && a.paths.iter().zip(&b.paths).all(|(p, q)| p.0 == q.0)
-            })
+            && self.groups.iter().all(|a| other.groups.iter().any(|b| same_group(a, b)))
     }
 
     /// All path devices of the table, group by group.
@@ -258,6 +261,11 @@ mod tests {
         assert_eq!(a.hwhandler, ["alua"]);
         let other = parse("0 1 alua 1 1 service-time 0 2 1 8:0 1 8:64 1").unwrap();
         assert!(!a.same_layout(&other));
+        // Groups in another order are the same groups (0.9.4's pgcmp).
+        let swapped = parse("0 1 alua 2 1 service-time 0 1 1 8:64 1 service-time 0 1 1 8:0 1").unwrap();
+        assert!(a.same_layout(&swapped));
+        let moved = parse("0 1 alua 2 1 service-time 0 1 1 8:64 1 service-time 0 1 1 8:16 1").unwrap();
+        assert!(!a.same_layout(&moved));
     }
 
     #[test]
