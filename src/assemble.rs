@@ -226,6 +226,10 @@ fn run_round(settings: &Settings, setup: &Arc<Setup>, first: bool) -> Round {
         let (groups, hwhandler, params, outcome) = loop {
             let groups = group::groups(&plan, &paths, map.policy.value);
             let hwhandler = hardware_handler(&map, &plan, &paths);
+            if hwhandler != map.hardware_handler.value.as_str() {
+                // retain_attached_hw_handler / detect_prio: what the table gets.
+                debug!("{name}: hardware handler in the table: \"{hwhandler}\" (attached or by TPGS)");
+            }
             let features = select::table_features(&map, queueing_allowed);
             let params = table::params(&features, &hwhandler, &map.selector.value, &groups, &paths, &|p| {
                 select::path_weight(&map, u32::try_from(p.priority).unwrap_or(0))

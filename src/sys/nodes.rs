@@ -56,7 +56,15 @@ pub fn ensure(path: &Path, kind: NodeKind, devnum: DevNum) -> io::Result<NodeOut
 /// What is at `path`: the right node, something else, or (as an error of
 /// kind NotFound) nothing.
 pub fn probe(path: &Path, kind: NodeKind, devnum: DevNum) -> io::Result<NodeOutcome> {
-    match fs::symlink_metadata(path) {
+    // udev's /dev/mapper/NAME is a link to ../dm-N: judged by its target.
+    let meta = match fs::symlink_metadata(path) {
+        Ok(link) if link.file_type().is_symlink() => match fs::metadata(path) {
+            Ok(target) => Ok(target),
+            Err(_) => return Ok(NodeOutcome::Conflict(format!("{} is a dangling link", path.display()))),
+        },
+        other => other,
+    };
+    match meta {
         Ok(meta) => {
             let ft = meta.file_type();
             let right_kind = match kind {
@@ -123,6 +131,19 @@ pub fn dm_control_devnum(root: &Path) -> DevNum {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_link_is_judged_by_its_target() {
+        let root = crate::test_support::TempRoot::new("node-links");
+        let link = root.0.join("null-link");
+        std::os::unix::fs::symlink("/dev/null", &link).unwrap();
+        let null = DevNum { major: 1, minor: 3 };
+        assert_eq!(probe(&link, NodeKind::Char, null).unwrap(), NodeOutcome::Present);
+        assert!(matches!(probe(&link, NodeKind::Block, null).unwrap(), NodeOutcome::Conflict(_)));
+        let dangling = root.0.join("dangling");
+        std::os::unix::fs::symlink(root.0.join("nowhere"), &dangling).unwrap();
+        assert!(matches!(ensure(&dangling, NodeKind::Block, null).unwrap(), NodeOutcome::Conflict(why) if why.contains("dangling")));
+    }
 
     #[test]
     fn misc_minor_lookup() {
