@@ -129,6 +129,7 @@ fn unmet(wait: &Wait, round: &Round) -> Option<String> {
 
 fn run_round(settings: &Settings, setup: &Arc<Setup>, first: bool) -> Round {
     let mut round = Round::default();
+    let started = Instant::now();
     let dm = load::open_device_mapper(&settings.root, settings.may_mknod(), settings.dry_run);
     // The multipath maps that exist: for find_multipaths, their names, and
     // (ioctl scan) which devices they hold.
@@ -157,6 +158,8 @@ fn run_round(settings: &Settings, setup: &Arc<Setup>, first: bool) -> Round {
         round.failures = 1;
         return round;
     };
+    let scanned = Instant::now();
+    debug!("timing: scan and probe of {} paths: {} ms", paths.len(), ms(started, scanned));
     let wwids = wwids::read(&settings.root, &setup.wwids_file);
     setup::report(&wwids.1);
     let wwids = wwids.0;
@@ -202,6 +205,8 @@ fn run_round(settings: &Settings, setup: &Arc<Setup>, first: bool) -> Round {
     // multipath clears queueing again after loading when no multipathd
     // runs (unless -q): the features below are that end state.
     let queueing_allowed = settings.queue_without_daemon || multipathd::running();
+    // Maps whose partition tables are read, all at once, after the loop.
+    let mut partitioned: Vec<(MapInfo, String)> = Vec::new();
     for plan in &coalesced.maps {
         let wwid = plan.wwid.as_str();
         let lead = &paths[plan.paths[0] as usize];
@@ -270,15 +275,7 @@ fn run_round(settings: &Settings, setup: &Arc<Setup>, first: bool) -> Round {
                         load::make_map_node(&settings.root, &info.name, info.devnum);
                     }
                     if settings.partitions {
-                        let partition_options = PartitionOptions {
-                            dry_run: settings.dry_run,
-                            make_nodes: make_nodes(Some(dm)),
-                            mknod: settings.may_mknod(),
-                            report_unchanged: first,
-                            // Two reads (MBR, then GPT or EBRs), each up to a command timeout.
-                            read_budget: settings.probe.timeout * 2 + Duration::from_secs(2),
-                        };
-                        round.failures += partmaps::sync(dm, &settings.root, &info, wwid, partition_options);
+                        partitioned.push((info, wwid.to_owned()));
                     }
                 }
             }
@@ -287,6 +284,20 @@ fn run_round(settings: &Settings, setup: &Arc<Setup>, first: bool) -> Round {
                 round.failures += 1;
             }
         }
+    }
+    let loaded = Instant::now();
+    debug!("timing: names, tables and loads of {} maps: {} ms", coalesced.maps.len(), ms(scanned, loaded));
+    if let (Some(dm), false) = (&dm, partitioned.is_empty()) {
+        let partition_options = PartitionOptions {
+            dry_run: settings.dry_run,
+            make_nodes: make_nodes(Some(dm)),
+            mknod: settings.may_mknod(),
+            report_unchanged: first,
+            // Two reads (MBR, then GPT or EBRs), each up to a command timeout.
+            read_budget: settings.probe.timeout * 2 + Duration::from_secs(2),
+        };
+        round.failures += partmaps::sync_all(dm, &settings.root, &partitioned, settings.jobs, partition_options);
+        debug!("timing: partition maps of {} maps: {} ms", partitioned.len(), ms(loaded, Instant::now()));
     }
     // Names are only needed to check --expect; listing costs two ioctls a device.
     let expecting = settings.wait.as_ref().is_some_and(|w| !w.expect.is_empty());
@@ -319,6 +330,10 @@ fn keep_failed_members(root: &std::path::Path, name: &str, plan: &mut group::Map
             debug!("{name}: {} is down but in the live map: kept", path.name);
         }
     }
+}
+
+fn ms(from: Instant, to: Instant) -> u128 {
+    to.saturating_duration_since(from).as_millis()
 }
 
 /// Removes from `plan` the paths whose devices are gone (deleted since the

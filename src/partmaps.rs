@@ -3,10 +3,11 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::load::{self, Action, Wanted};
-use crate::parallel::{self, InFlight};
+use crate::parallel::{self, InFlight, JobResult};
 use crate::partitions::{self, plan};
 use crate::report::human_size;
 use crate::sys::blockdev::BlockDevice;
@@ -32,12 +33,30 @@ pub struct PartitionOptions {
     pub read_budget: Duration,
 }
 
-/// Creates (or reloads) the partition maps of multipath map `map` whose
-/// WWID is `wwid`. A table that cannot be read or does not add up gives a
-/// message and no partition maps. Returns the number of partition maps
-/// that could not be made.
-pub fn sync(dm: &DeviceMapper, root: &Path, map: &MapInfo, wwid: &str, options: PartitionOptions) -> usize {
-    let table = match read_partitions_bounded(root, map, options) {
+/// Creates (or reloads) the partition maps of each multipath map in
+/// `maps` (map, WWID). The partition tables are read concurrently, on up
+/// to `jobs` threads, each read bounded by the read budget: the first read
+/// through a new map waits for its paths (ALUA activation), and one map
+/// after another that adds up. The maps are then loaded here, in order. A
+/// table that cannot be read or does not add up gives a message and no
+/// partition maps. Returns the number of partition maps not made.
+pub fn sync_all(dm: &DeviceMapper, root: &Path, maps: &[(MapInfo, String)], jobs: usize, options: PartitionOptions) -> usize {
+    let tables = read_all(root, maps, jobs, options);
+    maps.iter()
+        .zip(tables)
+        .map(|((map, wwid), table)| apply_table(dm, root, map, wwid, table, options))
+        .sum()
+}
+
+fn apply_table(
+    dm: &DeviceMapper,
+    root: &Path,
+    map: &MapInfo,
+    wwid: &str,
+    table: Result<partitions::PartitionTable, String>,
+    options: PartitionOptions,
+) -> usize {
+    let table = match table {
         Ok(table) => table,
         Err(why) => {
             warn!("{}: {why}: no partition maps", map.name);
@@ -72,27 +91,32 @@ pub fn sync(dm: &DeviceMapper, root: &Path, map: &MapInfo, wwid: &str, options: 
     failures
 }
 
-/// [`read_partitions`] on its own thread, given up after the read budget.
-/// A read still hanging from an earlier `--wait` round is not repeated.
-fn read_partitions_bounded(
+/// [`read_partitions`] of every map on the worker pool, each given up
+/// after the read budget. A read still hanging from an earlier `--wait`
+/// round is not repeated.
+fn read_all(
     root: &Path,
-    map: &MapInfo,
+    maps: &[(MapInfo, String)],
+    jobs: usize,
     options: PartitionOptions,
-) -> Result<partitions::PartitionTable, String> {
-    let Some(running) = InFlight::enter(format!("partitions {}", map.devnum)) else {
-        return Err("the partition-table read of an earlier round has still not returned".into());
-    };
-    let (root, job_map) = (root.to_path_buf(), map.clone());
-    parallel::bounded(options.read_budget, move || {
-        let _running = running;
-        read_partitions(&root, &job_map, options)
-    })
-    .unwrap_or_else(|| {
-        Err(format!(
-            "partition table not read within {} s",
-            options.read_budget.as_secs()
-        ))
-    })
+) -> Vec<Result<partitions::PartitionTable, String>> {
+    let job_maps: Arc<Vec<MapInfo>> = Arc::new(maps.iter().map(|(m, _)| m.clone()).collect());
+    let root = root.to_path_buf();
+    let results = parallel::run_all(maps.len(), jobs, options.read_budget, move |i| {
+        let map = &job_maps[i];
+        let Some(_running) = InFlight::enter(format!("partitions {}", map.devnum)) else {
+            return Err("the partition-table read of an earlier round has still not returned".into());
+        };
+        read_partitions(&root, map, options)
+    });
+    results
+        .into_iter()
+        .map(|result| match result {
+            JobResult::Done(table) => table,
+            JobResult::TimedOut => Err(format!("partition table not read within {} s", options.read_budget.as_secs())),
+            JobResult::NotRun => Err("partition table not read: no thread left to read it".into()),
+        })
+        .collect()
 }
 
 fn read_partitions(
