@@ -72,10 +72,27 @@ pub struct SizeConflict {
 }
 
 /// Result of coalescing: the maps to make and the WWIDs refused.
-#[derive(Debug, Default)]
+/// About 550 KB of fixed capacity: it lives on the heap, made in place by
+/// [`Coalesced::boxed`], never built on a stack and moved.
+#[derive(Debug)]
 pub struct Coalesced {
     pub maps: Vec<MapPlan, MAX_MAPS>,
     pub conflicts: Vec<SizeConflict, MAX_MAPS>,
+}
+
+impl Coalesced {
+    /// An empty table, allocated once on the heap.
+    pub fn boxed() -> Box<Coalesced> {
+        let mut table = Box::<Coalesced>::new_uninit();
+        let slot = table.as_mut_ptr();
+        // SAFETY: both fields are written before assume_init; an empty
+        // heapless Vec is its length alone, so no large value is copied.
+        unsafe {
+            core::ptr::addr_of_mut!((*slot).maps).write(Vec::new());
+            core::ptr::addr_of_mut!((*slot).conflicts).write(Vec::new());
+            table.assume_init()
+        }
+    }
 }
 
 /// One priority group of a map.
@@ -131,14 +148,14 @@ fn usable(path: &Path) -> bool {
 /// map is rejected this time round and that later path is never a first
 /// path itself. So whether a WWID with unequal paths gets a map (without
 /// the odd path) depends on where the odd path stands, exactly as in 0.9.4.
-pub fn coalesce(paths: &[Path], chosen: &[bool]) -> Result<Coalesced, GroupError> {
+pub fn coalesce(paths: &[Path], chosen: &[bool]) -> Result<Box<Coalesced>, GroupError> {
     if paths.len() > MAX_PATHS {
         return Err(GroupError::TooManyPaths { found: paths.len() });
     }
     let eligible = |i: usize| usable(&paths[i]) && chosen.get(i).copied().unwrap_or(false);
     let mut assigned = [false; MAX_PATHS];
     let mut odd_size_seen = [false; MAX_PATHS];
-    let mut result = Coalesced::default();
+    let mut result = Coalesced::boxed();
     for first in 0..paths.len() {
         if !eligible(first) || assigned[first] || odd_size_seen[first] {
             continue;
