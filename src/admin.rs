@@ -1,20 +1,14 @@
 //! Commands on maps the kernel already holds: `-l`, `-f NAME`, `-F`.
 
-use std::fs;
 use std::path::Path;
 
 use crate::partmaps;
 use crate::path::DevNum;
 use crate::report::human_size;
+use crate::sys::blockdev;
 use crate::sys::dm::{DeviceMapper, MapInfo};
 use crate::sys::nodes::{self, NodeKind};
 use crate::table;
-
-/// Kernel name (`sda`) of a block device number, via `<root>/sys/dev/block`.
-fn kernel_name(root: &Path, dev: &str) -> Option<String> {
-    let link = fs::read_link(root.join("sys/dev/block").join(dev)).ok()?;
-    link.file_name()?.to_str().map(str::to_owned)
-}
 
 /// Prints every multipath map with its groups and paths. Returns failures.
 pub fn list(root: &Path) -> usize {
@@ -82,7 +76,7 @@ fn describe(root: &Path, dm: &DeviceMapper, map: &MapInfo) -> Vec<String> {
             counted(&group.selector_args)
         );
         for (i, (dev, _)) in group.paths.iter().enumerate() {
-            let name = kernel_name(root, dev).unwrap_or_else(|| "-".into());
+            let name = blockdev::name_of(root, dev).unwrap_or_else(|| "-".into());
             let path_state = match group_status.and_then(|g| g.paths.get(i)).map(|p| p.1) {
                 Some('A') => "active",
                 Some('F') => "failed",

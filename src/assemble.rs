@@ -296,8 +296,15 @@ fn run_round(settings: &Settings, setup: &Arc<Setup>, first: bool) -> Round {
             // Two reads (MBR, then GPT or EBRs), each up to a command timeout.
             read_budget: settings.probe.timeout * 2 + Duration::from_secs(2),
         };
-        round.failures += partmaps::sync_all(dm, &settings.root, &partitioned, settings.jobs, partition_options);
+        let (failures, read) = partmaps::sync_all(dm, &settings.root, &partitioned, settings.jobs, partition_options);
+        round.failures += failures;
         debug!("timing: partition maps of {} maps: {} ms", partitioned.len(), ms(loaded, Instant::now()));
+        if !settings.dry_run {
+            // Only where the map's own partition table was read: a table
+            // mpath-boot refuses leaves the kernel's reading in place.
+            let readable: Vec<&MapInfo> = partitioned.iter().zip(read).filter(|(_, ok)| *ok).map(|((m, _), _)| m).collect();
+            remove_path_partitions(&settings.root, &readable);
+        }
     }
     // Names are only needed to check --expect; listing costs two ioctls a device.
     let expecting = settings.wait.as_ref().is_some_and(|w| !w.expect.is_empty());
@@ -328,6 +335,33 @@ fn keep_failed_members(root: &std::path::Path, name: &str, plan: &mut group::Map
             && blockdev::present(root, path.name.as_str(), path.devnum);
         if keep && plan.paths.push(index).is_ok() {
             debug!("{name}: {} is down but in the live map: kept", path.name);
+        }
+    }
+}
+
+/// Deletes the kernel's partitions of the paths of these maps, as
+/// multipath-tools' udev rule does (`partx -d`, 68-del-part-nodes.rules):
+/// the map's partition maps stand for them, and a file system found by
+/// UUID or an LVM PV must be found there, never on one path. The disk is
+/// not written; a partition in use is left (the kernel refuses).
+fn remove_path_partitions(root: &std::path::Path, maps: &[&MapInfo]) {
+    for map in maps {
+        let Some(table) = map.is_multipath().then(|| table::parse(&map.targets[0].3).ok()).flatten() else {
+            continue;
+        };
+        for devnum in table.devices() {
+            let Some(disk) = blockdev::name_of(root, devnum) else { continue };
+            let parts = blockdev::partitions_of(root, &disk);
+            let mut removed = Vec::new();
+            for (part, number) in parts {
+                match blockdev::delete_partition(&root.join("dev").join(&disk), number) {
+                    Ok(()) => removed.push(part),
+                    Err(e) => warn!("{}: cannot remove the path partition {part} ({e}): it stays", map.name),
+                }
+            }
+            if !removed.is_empty() {
+                debug!("{}: removed the path partitions {} (the map's partitions stand for them)", map.name, removed.join(" "));
+            }
         }
     }
 }

@@ -39,13 +39,23 @@ pub struct PartitionOptions {
 /// through a new map waits for its paths (ALUA activation), and one map
 /// after another that adds up. The maps are then loaded here, in order. A
 /// table that cannot be read or does not add up gives a message and no
-/// partition maps. Returns the number of partition maps not made.
-pub fn sync_all(dm: &DeviceMapper, root: &Path, maps: &[(MapInfo, String)], jobs: usize, options: PartitionOptions) -> usize {
+/// partition maps. Returns the number of partition maps not made, and
+/// for each map whether its partition table was read and planned.
+pub fn sync_all(
+    dm: &DeviceMapper,
+    root: &Path,
+    maps: &[(MapInfo, String)],
+    jobs: usize,
+    options: PartitionOptions,
+) -> (usize, Vec<bool>) {
     let tables = read_all(root, maps, jobs, options);
-    maps.iter()
-        .zip(tables)
-        .map(|((map, wwid), table)| apply_table(dm, root, map, wwid, table, options))
-        .sum()
+    let mut failures = 0;
+    let mut read = Vec::with_capacity(maps.len());
+    for ((map, wwid), table) in maps.iter().zip(tables) {
+        read.push(table.is_ok());
+        failures += apply_table(dm, root, map, wwid, table, options);
+    }
+    (failures, read)
 }
 
 fn apply_table(
