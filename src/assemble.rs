@@ -443,6 +443,7 @@ fn hardware_handler(map: &select::MapSettings, plan: &group::MapPlan, paths: &[P
 fn tpgs_of(path: &Path) -> Tpgs {
     match (path.state, path.tpgs) {
         (PathState::Down, _) => Tpgs::Unknown,
+        // A failed path whose ALUA could not be read: as 0.9.4, no TPGS.
         (_, true) => Tpgs::Implicit,
         (_, false) => Tpgs::None,
     }

@@ -134,8 +134,14 @@ impl fmt::Display for GroupError {
 
 impl std::error::Error for GroupError {}
 
+/// Joins a map: identified paths, failed ones included.
 fn usable(path: &Path) -> bool {
     path.state != PathState::Down
+}
+
+/// Counts toward its group's priority (0.9.4: PATH_UP and PATH_GHOST).
+fn enabled(path: &Path) -> bool {
+    matches!(path.state, PathState::Up | PathState::Ghost)
 }
 
 /// Collects the paths of each WWID into maps, as multipath-tools 0.9.4's
@@ -250,13 +256,13 @@ pub fn groups(map: &MapPlan, paths: &[Path], policy: Policy) -> Groups {
     for group in groups.iter_mut() {
         group.priority = mean_priority(group, paths);
     }
-    sort_groups(&mut groups);
+    sort_groups(&mut groups, paths);
     groups
 }
 
 fn mean_priority(group: &PathGroup, paths: &[Path]) -> i32 {
-    let enabled = group.paths.iter().filter(|&&p| usable(&paths[p as usize]));
-    let (sum, count) = enabled.fold((0i64, 0i64), |(sum, count), &p| {
+    let enabled_paths = group.paths.iter().filter(|&&p| enabled(&paths[p as usize]));
+    let (sum, count) = enabled_paths.fold((0i64, 0i64), |(sum, count), &p| {
         (sum + i64::from(paths[p as usize].priority), count + 1)
     });
     // Integer division truncating toward zero, as C's: an undefined
@@ -264,13 +270,15 @@ fn mean_priority(group: &PathGroup, paths: &[Path]) -> i32 {
     sum.checked_div(count).unwrap_or(0) as i32
 }
 
-/// Stable order by priority, then by number of paths, both descending:
-/// the order multipath-tools' `sort_pathgroups` gives.
-fn sort_groups(groups: &mut Groups) {
+/// Stable order by priority, then by number of enabled (up or ghost)
+/// paths, both descending: the order multipath-tools' `sort_pathgroups`
+/// gives.
+fn sort_groups(groups: &mut Groups, paths: &[Path]) {
+    let enabled_count = |g: &PathGroup| g.paths.iter().filter(|&&p| enabled(&paths[p as usize])).count();
     let mut keyed: Vec<(Reverse<i32>, Reverse<usize>, usize), MAX_PATHS_PER_MAP> = groups
         .iter()
         .enumerate()
-        .map(|(i, g)| (Reverse(g.priority), Reverse(g.paths.len()), i))
+        .map(|(i, g)| (Reverse(g.priority), Reverse(enabled_count(g)), i))
         .collect();
     keyed.sort_unstable();
     let original = groups.clone();
@@ -465,6 +473,22 @@ mod tests {
     }
 
     #[test]
+    fn a_faulty_path_joins_its_map_but_not_its_groups_priority() {
+        let paths = [
+            path("sda", "3a", 8, 50, PathState::Up),
+            path("sdb", "3a", 8, 0, PathState::Faulty),
+            path("sdc", "3a", 8, 50, PathState::Down),
+        ];
+        let coalesced = coalesce(&paths, &all(&paths)).unwrap();
+        assert_eq!(coalesced.maps[0].paths.as_slice(), &[0, 1], "stale sdc stays out, faulty sdb joins");
+        let mut g = PathGroup { priority: 0, paths: Vec::new() };
+        g.paths.push(1).unwrap();
+        assert_eq!(mean_priority(&g, &paths), 0, "a group of failed paths has priority 0");
+        g.paths.push(0).unwrap();
+        assert_eq!(mean_priority(&g, &paths), 50);
+    }
+
+    #[test]
     fn equal_priority_larger_group_first() {
         let paths = [
             path("sda", "3a", 8, 1, PathState::Up),
@@ -483,7 +507,7 @@ mod tests {
             g.priority = mean_priority(&g, &paths);
             gs.push(g).unwrap();
         }
-        sort_groups(&mut gs);
+        sort_groups(&mut gs, &paths);
         assert_eq!(names(&paths, &gs[0]), ["sdc", "sdd"]);
         assert_eq!(names(&paths, &gs[1]), ["sdb"]);
         assert_eq!(names(&paths, &gs[2]), ["sda"]);

@@ -78,7 +78,11 @@ pub enum PathState {
     Up,
     /// Standby port (NOT READY, 04/0b): usable for failover, low priority.
     Ghost,
-    /// Failed or unreachable: left out of the maps.
+    /// Identified, but its checker says down (NOT READY, ALUA unavailable or
+    /// transitioning, ...): loaded into its map as a failed path, as
+    /// multipath-tools loads a PATH_DOWN path whose WWID it knows.
+    Faulty,
+    /// Unreachable (no answer, offline): left out of new maps.
     Down,
 }
 
@@ -87,6 +91,8 @@ impl fmt::Display for PathState {
         f.write_str(match self {
             PathState::Up => "active",
             PathState::Ghost => "ghost",
+            // In the map as a failed path, as multipath -ll shows it.
+            PathState::Faulty => "failed",
             PathState::Down => "failed",
         })
     }
@@ -130,4 +136,6 @@ pub struct Path {
     pub prio_explained: std::string::String,
     /// The path checker the configuration selects.
     pub checker: std::string::String,
+    /// Why the checker called the path down ([`PathState::Faulty`]).
+    pub fault: std::string::String,
 }

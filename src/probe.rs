@@ -179,7 +179,11 @@ pub fn probe(
         Err(why) => return not_identified(tur, why, attrs),
     };
 
-    let alua_prio = if inquiry.tpgs != 0 {
+    // A path that failed TEST UNIT READY and does not answer INQUIRY now
+    // either (a port taken offline): 0.9.4 finds no TPGS on it (it asks the
+    // device, never the cache), so scsi_dh_alua's stale cache is not used.
+    let answers_inquiry = tur.is_ok() || live_inquiry(transport, options);
+    let alua_prio = if inquiry.tpgs != 0 && answers_inquiry {
         alua_priority(attrs, transport, page83, options)
     } else {
         None
@@ -189,7 +193,9 @@ pub fn probe(
     // The `sysfs` prioritizer reads scsi_dh_alua's cache of the port's ALUA
     // state; in early boot that cache lags (see alua_priority), so the
     // device's own answer wins when there is one. Same values either way.
-    let sysfs_prio = sysfs_alua_priority(attrs).map(|cached| alua_prio.unwrap_or(cached));
+    let sysfs_prio = sysfs_alua_priority(attrs)
+        .map(|cached| alua_prio.unwrap_or(cached))
+        .filter(|_| answers_inquiry);
     // udev's sg3_utils rules read VPD pages from sysfs when the kernel has
     // scanned the device (it has an `inquiry` attribute) and, if a page is
     // not there (USB mass storage: the kernel skips VPD), export nothing
@@ -237,9 +243,11 @@ pub fn probe(
         vpd_c9_vac1,
     };
     let plan = planner.plan(&identity);
-    let state = match checked_state(&plan.checker, tur, transport, options, candidate.block_size) {
-        Ok(state) => state,
-        Err(why) => return down(why, attrs),
+    // A path the checker calls down is still identified: it joins its map
+    // as a failed path (0.9.4 coalesces PATH_DOWN paths with a WWID).
+    let (state, fault) = match checked_state(&plan.checker, tur, transport, options, candidate.block_size) {
+        Ok(state) => (state, std::string::String::new()),
+        Err(why) => (PathState::Faulty, why),
     };
     let context = PrioContext {
         args: "",
@@ -281,6 +289,7 @@ pub fn probe(
         properties,
         prio_explained: plan.explained,
         checker: plan.checker,
+        fault,
         ..Path::default()
     }))
 }
@@ -481,6 +490,14 @@ fn host_status_name(code: u16) -> &'static str {
         0x0f => " (transport failfast)",
         _ => "",
     }
+}
+
+/// Does the device answer a standard INQUIRY now?
+fn live_inquiry(transport: &dyn ScsiTransport, options: &ProbeOptions) -> bool {
+    let mut buf = [0u8; 36];
+    transport
+        .execute(&cdb::inquiry(None, 36), &mut buf, options.timeout)
+        .is_ok_and(|c| command_succeeded(&c))
 }
 
 fn command_succeeded(c: &Completion) -> bool {
@@ -858,7 +875,10 @@ mod tests {
 
     #[test]
     fn the_configured_checker_judges_a_path_that_answered_not_ready() {
-        assert!(matches!(probe_with(&passive_port(), "tur"), Probed::Down(..)));
+        // tur calls it down; identified, it joins its map as a failed path.
+        let faulty = expect_path(probe_with(&passive_port(), "tur"));
+        assert_eq!(faulty.state, PathState::Faulty);
+        assert!(faulty.fault.contains("04/02"), "{}", faulty.fault);
         assert_eq!(expect_path(probe_with(&passive_port(), "hp_sw")).state, PathState::Ghost);
         assert_eq!(expect_path(probe_with(&passive_port(), "none")).state, PathState::Up);
     }

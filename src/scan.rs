@@ -127,6 +127,9 @@ fn probe_all(settings: &ScanSettings<'_>, method: ScanMethod, candidates: Vec<Ca
                     "{name}: {} {} wwid {} {} prio {}: {}",
                     path.hctl, path.devnum, path.wwid, path.state, path.priority, path.prio_explained
                 );
+                if path.state == PathState::Faulty {
+                    warn!("{name}: path down ({}): it joins its map as a failed path", path.fault);
+                }
                 paths.push(*path);
             }
             JobResult::Done(Probed::Down(why, wwid)) => {

@@ -40,6 +40,10 @@ const MPATH_ROOT: &str = "/dev/mapper/35000c50015ea71ac-part1";
 /// `-conf` images, and its first partition's map.
 const FRIENDLY_NAME: &str = "mpatha";
 const FRIENDLY_ROOT: &str = "/dev/mapper/mpatha-part1";
+/// The root file system's UUID (fixed by tests/vm/boot-kit.sh): Debian's
+/// default root= for a plain partition. The same UUID is on both paths'
+/// partitions and on the partition map.
+const UUID_ROOT: &str = "UUID=6d70622d-726f-4f74-8000-000000000001";
 
 /// What tests/vm/boot-kit.sh built.
 struct BootKit {
@@ -220,6 +224,15 @@ impl Booted {
         }
     }
 
+    /// No SCSI path has a kernel partition left: mpath-boot removed them,
+    /// so nothing but the map can claim the root file system.
+    fn assert_no_path_partitions(&self) {
+        let parts: Vec<String> = self.lines("PART").into_iter().map(|f| f.join(" ")).collect();
+        if !parts.is_empty() {
+            self.fail(&format!("path partitions left: {parts:?}"));
+        }
+    }
+
     /// `dm-N` of a dm device, from the DM lines' first field.
     fn dm_kernel_name(&self, dm: &Dm) -> String {
         self.lines("DM")
@@ -316,6 +329,8 @@ fn boot(cfg: &BootConfig) -> Booted {
     let mut append = vec![
         format!("root={}", cfg.root),
         "console=ttyS0".into(),
+        // Under TCG on a loaded host the IO-APIC timer check can panic.
+        "no_timer_check".into(),
         "panic=-1".into(),
         "ro".into(),
     ];
@@ -636,4 +651,37 @@ fn dracut_shell_image_with_the_hosts_bindings_mounts_root_from_mpatha_part1() {
             "rd.retry=60",
         ],
     );
+}
+
+/// `root=UUID=`: the file system is on both paths' partitions and on the
+/// map's; the boot must mount the map's, with both paths in the map and no
+/// path partition left to be claimed.
+fn boot_by_uuid(name: &'static str, initrd: &'static str, append: &'static [&'static str]) {
+    let run = boot(&BootConfig {
+        name,
+        root: UUID_ROOT,
+        initrd,
+        append,
+        paths: 2,
+        hotplug: None,
+        timeout: BOOT_TIMEOUT,
+    });
+    run.assert_root_on_multipath(&["sda", "sdb"]);
+    run.assert_no_path_partitions();
+    assert_mpath_boot_made_the_map(&run);
+}
+
+#[test]
+fn initramfs_tools_image_mounts_root_by_uuid_from_the_multipath_partition() {
+    boot_by_uuid("boot-uuid-initramfs-tools", "initramfs-tools.img", &[]);
+}
+
+#[test]
+fn dracut_systemd_image_mounts_root_by_uuid_from_the_multipath_partition() {
+    boot_by_uuid("boot-uuid-dracut-systemd", "dracut-systemd.img", &["rd.shell=0", "rd.timeout=60"]);
+}
+
+#[test]
+fn dracut_shell_image_mounts_root_by_uuid_from_the_multipath_partition() {
+    boot_by_uuid("boot-uuid-dracut-sh", "dracut-sh.img", &["rd.shell=0", "rd.retry=60"]);
 }

@@ -104,13 +104,22 @@ pub fn timings(output: &str) -> Vec<&str> {
 
 /// Indents a tool's output for a failure message, each line marked `|`.
 pub fn indent(text: &str) -> String {
-    text.lines().map(|l| format!("    |{l}")).collect::<Vec<_>>().join("\n")
+    text.lines()
+        .map(|l| format!("    |{l}"))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// Ends a scenario test: first any scenario whose reference result was not
 /// what the scenario expects (`bad_reference`, with `context` before it),
 /// then any difference between mpath-boot and the reference.
-pub fn assert_same_as_reference(name: &str, guest_log: &std::path::Path, context: &str, bad_reference: &str, differences: &str) {
+pub fn assert_same_as_reference(
+    name: &str,
+    guest_log: &std::path::Path,
+    context: &str,
+    bad_reference: &str,
+    differences: &str,
+) {
     assert!(
         bad_reference.is_empty(),
         "{name}: reference results (see {}):\n{context}{bad_reference}",

@@ -23,8 +23,7 @@ for d in /sys/block/sd*; do wait_until 30 test -s $d/device/wwid || exit 13; don
 }
 
 /// Guest command printing `name major:minor kernel-wwid` for every sd disk.
-pub const INVENTORY: &str =
-    r#"sh -c 'for d in /sys/block/sd*; do echo "${d##*/} $(cat $d/dev) $(cat $d/device/wwid)"; done'"#;
+pub const INVENTORY: &str = r#"sh -c 'for d in /sys/block/sd*; do echo "${d##*/} $(cat $d/dev) $(cat $d/device/wwid)"; done'"#;
 
 /// One disk as sysfs describes it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -51,7 +50,10 @@ pub fn parse_inventory(text: &str) -> Vec<Disk> {
 pub fn lu_path_sets(disks: &[Disk]) -> BTreeSet<BTreeSet<String>> {
     let mut by_wwid: BTreeMap<&str, BTreeSet<String>> = BTreeMap::new();
     for d in disks {
-        by_wwid.entry(&d.kernel_wwid).or_default().insert(d.devnum.clone());
+        by_wwid
+            .entry(&d.kernel_wwid)
+            .or_default()
+            .insert(d.devnum.clone());
     }
     by_wwid.into_values().collect()
 }
@@ -72,7 +74,9 @@ impl DmTable {
             .split_whitespace()
             .filter(|w| {
                 w.split_once(':').is_some_and(|(a, b)| {
-                    !a.is_empty() && !b.is_empty() && a.bytes().chain(b.bytes()).all(|c| c.is_ascii_digit())
+                    !a.is_empty()
+                        && !b.is_empty()
+                        && a.bytes().chain(b.bytes()).all(|c| c.is_ascii_digit())
                 })
             })
             .map(str::to_string)
@@ -93,18 +97,28 @@ pub fn parse_tables(text: &str) -> Vec<DmTable> {
     text.lines()
         .filter(|l| !l.trim().is_empty() && !l.contains("No devices found"))
         .map(|l| {
-            let (name, rest) = l.split_once(": ").unwrap_or_else(|| panic!("bad table line {l:?}"));
+            let (name, rest) = l
+                .split_once(": ")
+                .unwrap_or_else(|| panic!("bad table line {l:?}"));
             let mut w = rest.trim().splitn(4, ' ');
             let _start = w.next().unwrap();
             let length = w.next().unwrap().parse().unwrap();
             let target = w.next().unwrap().to_string();
             let params = w.next().unwrap_or("").trim().to_string();
-            DmTable { name: name.to_string(), length, target, params }
+            DmTable {
+                name: name.to_string(),
+                length,
+                target,
+                params,
+            }
         })
         .collect()
 }
 
 /// The path sets of the maps in `dmsetup table` output.
 pub fn map_path_sets(tables: &[DmTable]) -> BTreeSet<BTreeSet<String>> {
-    tables.iter().map(|t| t.devices().into_iter().collect()).collect()
+    tables
+        .iter()
+        .map(|t| t.devices().into_iter().collect())
+        .collect()
 }

@@ -116,6 +116,9 @@ out=/dev/ttyS1
     done
     for d in /sys/block/sd*; do
         [ -e "$d/dev" ] && echo "@@BOOT:SD $(basename "$d") $(cat "$d/dev")"
+        for p in "$d"/sd*[0-9]; do
+            [ -e "$p/partition" ] && echo "@@BOOT:PART $(basename "$p")"
+        done
     done
     echo "@@BOOT:CMDLINE $(cat /proc/cmdline)"
     echo "@@BOOT:END"
@@ -127,7 +130,8 @@ chmod 755 "$root/sbin/init"
 
 # 6. The disk: MBR, partition 1 from 1 MiB, ext4 built from the tree (no
 # loop devices). 40 MiB in all, sparse.
-mkfs.ext4 -q -F -L mpbroot -d "$root" "$work/part.img" 32M >/dev/null
+# A fixed file system UUID, for the root=UUID= boots.
+mkfs.ext4 -q -F -L mpbroot -U 6d70622d-726f-4f74-8000-000000000001 -d "$root" "$work/part.img" 32M >/dev/null
 truncate -s 40M "$out/disk.img.tmp"
 printf 'label: dos\nstart=2048, size=%s, type=83\n' $((32 * 2048)) | sfdisk -q "$out/disk.img.tmp"
 dd if="$work/part.img" of="$out/disk.img.tmp" bs=1M seek=1 conv=notrunc,sparse status=none
