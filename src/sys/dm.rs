@@ -164,34 +164,18 @@ impl DeviceMapper {
     /// A resume whose new table the kernel refused resumes the old one on
     /// the retry.
     fn resume(&self, name: &str) -> Result<(), MapError> {
-        let mut first_error = None;
-        for attempt in 1..=RESUME_ATTEMPTS {
-            match self.with_cookie(Command::Resume, name, dm_ioctl::NOFLUSH, None) {
-                Ok(()) => {
-                    self.suspended.borrow_mut().retain(|n| n != name);
-                    return match first_error {
-                        None => Ok(()),
-                        Some(e) => {
-                            warn!("{name}: resumed on attempt {attempt}, with the table the kernel kept");
-                            Err(e)
-                        }
-                    };
-                }
-                // Gone: nothing is left suspended.
-                Err(e) if e.raw_os_error() == Some(libc::ENXIO) => {
-                    self.suspended.borrow_mut().retain(|n| n != name);
-                    return Err(io_error(format!("resume {name}"))(e));
-                }
-                Err(e) => {
-                    warn!("{name}: resume failed ({e}), attempt {attempt} of {RESUME_ATTEMPTS}");
-                    first_error.get_or_insert(io_error(format!("resume {name}"))(e));
-                    std::thread::sleep(RESUME_PAUSE * attempt);
-                }
+        let outcome = retry_resume(name, RESUME_ATTEMPTS, RESUME_PAUSE, || {
+            self.with_cookie(Command::Resume, name, dm_ioctl::NOFLUSH, None)
+        });
+        if !matches!(outcome, Resumed::StillSuspended(_)) {
+            self.suspended.borrow_mut().retain(|n| n != name);
+        }
+        match outcome {
+            Resumed::First => Ok(()),
+            Resumed::OnRetry(e) | Resumed::Gone(e) | Resumed::StillSuspended(e) => {
+                Err(io_error(format!("resume {name}"))(e))
             }
         }
-        let err = first_error.unwrap_or_else(|| io_error(format!("resume {name}"))(io::Error::from_raw_os_error(libc::EIO)));
-        error!("{name}: still SUSPENDED after {RESUME_ATTEMPTS} resumes: {err}; `dmsetup resume {name}` releases its I/O");
-        Err(err)
     }
 
     /// Kernel device-mapper interface version.
@@ -328,6 +312,96 @@ impl DeviceMapper {
         DmName::new(name).map_err(map_error(format!("use name {name}")))?;
         self.with_cookie(Command::Remove, name, 0, None)
             .map_err(io_error(format!("remove {name}")))
+    }
+}
+
+/// How a resume with retries ended.
+#[derive(Debug)]
+enum Resumed {
+    /// At the first attempt.
+    First,
+    /// After a failure: the kernel kept the old table if it refused the new.
+    OnRetry(io::Error),
+    /// The device no longer exists: nothing is left suspended.
+    Gone(io::Error),
+    /// Every attempt failed: the map is still suspended.
+    StillSuspended(io::Error),
+}
+
+/// Calls `resume` until it succeeds, at most `attempts` times, pausing
+/// `pause` times the attempt number in between.
+fn retry_resume(name: &str, attempts: u32, pause: Duration, mut resume: impl FnMut() -> io::Result<()>) -> Resumed {
+    let mut first_error = None;
+    for attempt in 1..=attempts.max(1) {
+        match resume() {
+            Ok(()) => {
+                return match first_error {
+                    None => Resumed::First,
+                    Some(e) => {
+                        warn!("{name}: resumed on attempt {attempt}, with the table the kernel kept");
+                        Resumed::OnRetry(e)
+                    }
+                }
+            }
+            Err(e) if e.raw_os_error() == Some(libc::ENXIO) => return Resumed::Gone(e),
+            Err(e) => {
+                warn!("{name}: resume failed ({e}), attempt {attempt} of {attempts}");
+                first_error.get_or_insert(e);
+                if attempt < attempts {
+                    std::thread::sleep(pause * attempt);
+                }
+            }
+        }
+    }
+    let err = first_error.unwrap_or_else(|| io::Error::from_raw_os_error(libc::EIO));
+    error!("{name}: still SUSPENDED after {attempts} resumes: {err}; `dmsetup resume {name}` releases its I/O");
+    Resumed::StillSuspended(err)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn failing(times: u32, errno: i32) -> impl FnMut() -> io::Result<()> {
+        let mut calls = 0;
+        move || {
+            calls += 1;
+            if calls <= times {
+                Err(io::Error::from_raw_os_error(errno))
+            } else {
+                Ok(())
+            }
+        }
+    }
+
+    const NO_PAUSE: Duration = Duration::ZERO;
+
+    #[test]
+    fn a_resume_that_fails_once_is_retried_and_reported() {
+        assert!(matches!(retry_resume("m", 4, NO_PAUSE, failing(0, libc::EIO)), Resumed::First));
+        assert!(matches!(retry_resume("m", 4, NO_PAUSE, failing(3, libc::EIO)), Resumed::OnRetry(_)));
+    }
+
+    #[test]
+    fn a_resume_that_never_works_says_still_suspended_after_every_attempt() {
+        let mut calls = 0;
+        let outcome = retry_resume("m", 4, NO_PAUSE, || {
+            calls += 1;
+            Err(io::Error::from_raw_os_error(libc::EINVAL))
+        });
+        assert!(matches!(outcome, Resumed::StillSuspended(_)));
+        assert_eq!(calls, 4);
+    }
+
+    #[test]
+    fn a_device_that_is_gone_is_not_retried() {
+        let mut calls = 0;
+        let outcome = retry_resume("m", 4, NO_PAUSE, || {
+            calls += 1;
+            Err(io::Error::from_raw_os_error(libc::ENXIO))
+        });
+        assert!(matches!(outcome, Resumed::Gone(_)));
+        assert_eq!(calls, 1);
     }
 }
 
