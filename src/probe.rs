@@ -400,7 +400,7 @@ fn rtpg_priority(transport: &dyn ScsiTransport, page83: &[u8], options: &ProbeOp
     if !command_succeeded(&completion) {
         return None;
     }
-    let group = rtpg::find_group(&buf[..completion.transferred], false, group_id).ok()??;
+    let group = rtpg::find_group(&buf[..completion.transferred.min(buf.len())], false, group_id).ok()??;
     Some(alua::priority(group.state, group.preferred))
 }
 
