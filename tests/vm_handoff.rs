@@ -338,13 +338,15 @@ fn layout(tables: &str) -> String {
     let mut out = String::new();
     for line in tables.lines().filter(|l| !l.trim().is_empty()) {
         let mut w: Vec<&str> = line.split_whitespace().collect();
-        if w.get(4) == Some(&"multipath") {
+        // "name: start length multipath ..." (dmsetup table) or without
+        // the name: the target type is the word after start and length.
+        if let Some(target) = w.iter().position(|x| *x == "multipath").filter(|&t| t == 2 || t == 3) {
             let at = |w: &[&str], i: usize| -> usize {
                 w.get(i)
                     .and_then(|n| n.parse().ok())
                     .unwrap_or_else(|| panic!("bad multipath table: {line}"))
             };
-            let features = 5;
+            let features = target + 1;
             let handler = features + 1 + at(&w, features);
             let groups = handler + 1 + at(&w, handler);
             if groups + 1 < w.len() {
