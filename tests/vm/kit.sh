@@ -32,7 +32,7 @@ apt_update() {
 # 1. Host packages, installed only when missing.
 missing=()
 for p in musl-tools libclang-dev libdevmapper-dev clang pkg-config fdisk \
-         qemu-system-x86 busybox-static cpio kmod dmsetup; do
+         qemu-system-x86 busybox-static cpio kmod dmsetup man-db groff-base; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")
 done
 if [ ${#missing[@]} -gt 0 ]; then
