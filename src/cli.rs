@@ -22,6 +22,10 @@ pub enum Command {
     FlushAll,
     /// Print the effective configuration (`-t`).
     PrintConfig,
+    /// `--is-path DEV`: print whether DEV is a multipath path, for udev's
+    /// `IMPORT{program}` (as `multipath -u`). The name is checked when the
+    /// command runs (a bad one is exit status 1, not a usage error).
+    IsPath(String),
     Help,
     Version,
 }
@@ -120,6 +124,7 @@ const OPTIONS: &[OptSpec] = &[
     opt(Some('f'), "flush", Some("NAME"), "remove map NAME if it is not open"),
     opt(Some('F'), "flush-all", None, "remove every multipath map that is not open"),
     opt(Some('t'), "print-config", None, "print the effective configuration (built-in defaults and hardware table merged with the files) in multipath.conf syntax, as multipath -t"),
+    opt(None, "is-path", Some("DEV"), "for udev's IMPORT{program}, as multipath -u: print DM_MULTIPATH_DEVICE_PATH=1 if mpath-boot takes (or, before its first run in this boot, may take: then also MPATH_BOOT_PROVISIONAL=1) the disk DEV (sda or /dev/sda; a partition answers for its disk) into a map, else DM_MULTIPATH_DEVICE_PATH=0; judged from sysfs, the configuration and the kernel command line only, never sending a SCSI command"),
     opt(Some('h'), "help", None, "show this help"),
     opt(Some('V'), "version", None, "show the version"),
     opt(Some('d'), "dry-run", None, "print the tables that would be loaded; change nothing"),
@@ -142,7 +147,7 @@ const OPTIONS: &[OptSpec] = &[
 ];
 
 /// Number of options before the first non-command one in [`OPTIONS`].
-const COMMAND_COUNT: usize = 6;
+const COMMAND_COUNT: usize = 7;
 
 const USAGE_HEAD: &str = "\
 Usage: mpath-boot [OPTIONS]
@@ -155,7 +160,8 @@ multipath-tools does, discover SCSI disks, coalesce paths by WWID and create
 
 const USAGE_TAIL: &str = "\
 Exit status: 0 when every WWID chosen for a map has one, 1 when some map
-could not be made (or a flush was refused), 2 for a bad command line.
+could not be made (or a flush was refused, or --is-path could not answer),
+2 for a bad command line.
 ";
 
 /// The usage text, made from [`OPTIONS`].
@@ -250,7 +256,7 @@ where
             {
                 options.command = c.clone();
             } else {
-                return Err(UsageError("give at most one of -l, -f, -F and -t".into()));
+                return Err(UsageError("give at most one of -l, -f, -F, -t and --is-path".into()));
             }
         }
     }
@@ -286,6 +292,7 @@ fn apply(
         "list" => commands.push(Command::List),
         "flush-all" => commands.push(Command::FlushAll),
         "print-config" => commands.push(Command::PrintConfig),
+        "is-path" => commands.push(Command::IsPath(value)),
         "flush" => {
             if value.is_empty() || value.starts_with('-') {
                 return Err(UsageError(format!("{flag} needs a map name, not {value:?}")));
@@ -422,6 +429,16 @@ mod tests {
         assert_eq!(parse_strs(&["-V"]).unwrap().command, Command::Version);
         assert_eq!(parse_strs(&["-t"]).unwrap().command, Command::PrintConfig);
         assert!(parse_strs(&["-t", "-l"]).is_err());
+        assert_eq!(parse_strs(&["--is-path", "sda"]).unwrap().command, Command::IsPath("sda".into()));
+        let o = parse_strs(&["--is-path=/dev/sdb", "--root", "/r", "--find-multipaths", "strict", "-v3"]).unwrap();
+        assert_eq!(o.command, Command::IsPath("/dev/sdb".into()));
+        assert_eq!((o.root, o.find_multipaths, o.verbosity), (PathBuf::from("/r"), Some(FindMultipaths::Strict), 3));
+        // The name is judged when the command runs (exit status 1 there).
+        assert_eq!(parse_strs(&["--is-path", "../x"]).unwrap().command, Command::IsPath("../x".into()));
+        assert_eq!(parse_strs(&["--is-path="]).unwrap().command, Command::IsPath(String::new()));
+        assert!(parse_strs(&["--is-path"]).is_err());
+        assert!(parse_strs(&["--is-path", "sda", "-l"]).is_err());
+        assert_eq!(parse_strs(&["--is-path", "sda", "-h"]).unwrap().command, Command::Help);
         assert_eq!(parse_strs(&["-v", "0"]).unwrap().verbosity, 0);
     }
 
@@ -443,6 +460,8 @@ mod tests {
             &["-f"],
             &["-f", "-l"],
             &["-l", "-F"],
+            &["--is-path"],
+            &["-t", "--is-path", "sda"],
             &["--root="],
             &["--dry-run=yes"],
             &["--scan", "udev"],

@@ -23,6 +23,7 @@ pub mod discover;
 pub mod group;
 pub mod identify;
 pub mod limits;
+pub mod membership;
 pub mod load;
 pub mod parallel;
 pub mod partitions;

@@ -7,7 +7,7 @@ use mpath_boot::bootargs;
 use mpath_boot::cli::{self, Command};
 use mpath_boot::config::select::CommandLine;
 use mpath_boot::probe::ProbeOptions;
-use mpath_boot::{admin, log, setup};
+use mpath_boot::{admin, log, membership, setup};
 
 fn main() -> ExitCode {
     let mut options = match cli::parse(std::env::args_os().skip(1)) {
@@ -18,7 +18,10 @@ fn main() -> ExitCode {
         }
     };
     log::set_verbosity(options.verbosity);
-    if options.cmdline && !apply_kernel_cmdline(&mut options) {
+    // --is-path reads the kernel command line itself, and must answer even
+    // when it disables mpath-boot.
+    let is_path = matches!(options.command, Command::IsPath(_));
+    if options.cmdline && !is_path && !apply_kernel_cmdline(&mut options) {
         return ExitCode::SUCCESS;
     }
     let failures = match &options.command {
@@ -38,7 +41,34 @@ fn main() -> ExitCode {
             log::out_text(&mpath_boot::config::print::print(&setup.selector));
             0
         }
-        Command::Assemble => assemble::run(&Settings {
+        Command::IsPath(device) => {
+            match membership::is_path(&options.root, device, options.find_multipaths) {
+                Ok(answer) => {
+                    log::out_text(&answer.lines());
+                    0
+                }
+                Err(e) => {
+                    if options.verbosity > 0 {
+                        eprintln!("mpath-boot: {e}");
+                    }
+                    1
+                }
+            }
+        }
+        Command::Assemble => assemble_and_mark(&options),
+    };
+    if failures == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+/// The default command; then, unless it was a dry run, the marker that
+/// tells `--is-path` mpath-boot has run in this boot, whatever it made.
+fn assemble_and_mark(options: &cli::Options) -> usize {
+    let failures = assemble::run(
+        &Settings {
             root: options.root.clone(),
             probe: ProbeOptions {
                 timeout: options.timeout,
@@ -56,13 +86,17 @@ fn main() -> ExitCode {
                 expect: options.expect.clone(),
                 min_paths: options.min_paths,
             }),
-        }, &std::sync::Arc::new(setup::load(&options.root, command_line(&options)))),
-    };
-    if failures == 0 {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
+        },
+        &std::sync::Arc::new(setup::load(&options.root, command_line(options))),
+    );
+    if !options.dry_run {
+        if let Err(e) = membership::mark_assembled(&options.root) {
+            if log::enabled(2) {
+                eprintln!("mpath-boot: {e}");
+            }
+        }
     }
+    failures
 }
 
 /// What the command line says that beats the configuration files.
@@ -82,7 +116,10 @@ fn apply_kernel_cmdline(options: &mut cli::Options) -> bool {
     let text = match std::fs::read_to_string(&path) {
         Ok(text) => text,
         Err(e) => {
-            eprintln!("mpath-boot: cannot read {}: {e}; using the defaults", path.display());
+            eprintln!(
+                "mpath-boot: cannot read {}: {e}; using the defaults",
+                path.display()
+            );
             return true;
         }
     };
@@ -96,17 +133,14 @@ fn apply_kernel_cmdline(options: &mut cli::Options) -> bool {
         }
         return false;
     }
-    if let Some(policy) = args.policy {
-        options.policy = Some(policy);
-    }
-    if let Some(mode) = args.find_multipaths {
-        options.find_multipaths = Some(mode);
-    }
-    if let Some(n) = args.min_paths {
-        options.min_paths = n;
-    }
-    if let Some(seconds) = args.wait_seconds {
-        options.wait_seconds = Some(seconds);
+    // A setting given as a flag beats the same one from the kernel command
+    // line: the local-block script asks for one pass (`--wait 0`) whatever
+    // mpath_boot.wait= says.
+    options.policy = options.policy.or(args.policy);
+    options.find_multipaths = options.find_multipaths.or(args.find_multipaths);
+    options.wait_seconds = options.wait_seconds.or(args.wait_seconds);
+    if options.min_paths == 0 {
+        options.min_paths = args.min_paths.unwrap_or(0);
     }
     options.expect.extend(args.expect);
     true

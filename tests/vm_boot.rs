@@ -50,6 +50,7 @@ struct BootKit {
     dir: PathBuf,
     vmlinuz: PathBuf,
     disk: PathBuf,
+    disk_lvm: PathBuf,
 }
 
 /// Runs tests/vm/boot-kit.sh once per process with this test's binary (it is
@@ -76,6 +77,7 @@ fn boot_kit() -> &'static BootKit {
         BootKit {
             vmlinuz: get("VMLINUZ"),
             disk: get("DISK"),
+            disk_lvm: get("DISK_LVM"),
             dir,
         }
     })
@@ -89,8 +91,18 @@ struct HotPlug {
     delay: Duration,
 }
 
+/// Which of the boot kit's disks the paths lead to.
+#[derive(Clone, Copy)]
+enum Disk {
+    /// Partition 1 holds the root file system.
+    Plain,
+    /// Partition 1 is the PV of VG `vgmp`; LV `root` holds the root.
+    Lvm,
+}
+
 struct BootConfig {
     name: &'static str,
+    disk: Disk,
     /// File name in target/vm-kit/boot/.
     initrd: &'static str,
     /// root= of the kernel command line.
@@ -104,7 +116,7 @@ struct BootConfig {
 }
 
 /// One dm device as the booted root's init saw it.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 struct Dm {
     devnum: String,
     name: String,
@@ -177,14 +189,55 @@ impl Booted {
     /// `part1-mpath-<WWID>` and `mpath-<WWID>`), and that map has the SCSI
     /// paths `paths`.
     fn assert_root_on_map_named(&self, map_name: &str, paths: &[&str]) {
-        if !self.report.contains("@@BOOT:END") {
-            self.fail("the root filesystem's init never reported: the boot did not reach it");
+        let part = self.multipath_partition(map_name, paths);
+        self.assert_root_on(&part);
+    }
+
+    /// Checks that the system came up with / on the LVM volume `lv` (dm name
+    /// `vgmp-root`), whose one PV is `<map_name>-part1`, the partition map of
+    /// the multipath map `map_name` over `paths`: LVM activated on the map,
+    /// not on a path's partition.
+    fn assert_root_on_lvm_over(&self, lv: &str, map_name: &str, paths: &[&str]) {
+        let part = self.multipath_partition(map_name, paths);
+        let dms = self.dms();
+        let Some(volume) = dms.iter().find(|d| d.name == lv) else {
+            self.fail(&format!("no dm device {lv}: LVM did not activate the volume"))
+        };
+        let part_dm = self.dm_kernel_name(&part);
+        if volume.slaves != [part_dm.clone()] {
+            self.fail(&format!(
+                "{lv} lies on {:?}, not on {map_name}-part1 ({part_dm})",
+                volume.slaves
+            ));
         }
+        if !volume.uuid.starts_with("LVM-") {
+            self.fail(&format!("{lv} is not an LVM volume: {volume:?}"));
+        }
+        self.assert_root_on(volume);
+    }
+
+    /// / is an ext4 file system on `dm`.
+    fn assert_root_on(&self, dm: &Dm) {
         let root = self.lines("ROOT");
         let [root] = root.as_slice() else {
             self.fail("no single ROOT line")
         };
         let (root_dev, fstype) = (&root[0], root.get(1).map(String::as_str));
+        if *root_dev != dm.devnum {
+            self.fail(&format!("/ is on {root_dev}, not on {} ({})", dm.name, dm.devnum));
+        }
+        if fstype != Some("ext4") {
+            self.fail(&format!("/ is {fstype:?}, expected ext4"));
+        }
+    }
+
+    /// The partition map `<map_name>-part1` on the multipath map `map_name`
+    /// of `WWID`, checked: the DM UUIDs, the stack, the map's paths, and
+    /// that those are all the SCSI disks there are.
+    fn multipath_partition(&self, map_name: &str, paths: &[&str]) -> Dm {
+        if !self.report.contains("@@BOOT:END") {
+            self.fail("the root filesystem's init never reported: the boot did not reach it");
+        }
         let dms = self.dms();
         let part_name = format!("{map_name}-part1");
         let Some(part) = dms.iter().find(|d| d.name == part_name) else {
@@ -193,15 +246,6 @@ impl Booted {
         let Some(map) = dms.iter().find(|d| d.name == map_name) else {
             self.fail(&format!("no multipath map {map_name}"))
         };
-        if *root_dev != part.devnum {
-            self.fail(&format!(
-                "/ is on {root_dev}, not on {part_name} ({})",
-                part.devnum
-            ));
-        }
-        if fstype != Some("ext4") {
-            self.fail(&format!("/ is {fstype:?}, expected ext4"));
-        }
         if part.uuid != format!("part1-mpath-{WWID}") || map.uuid != format!("mpath-{WWID}") {
             self.fail(&format!("unexpected DM UUIDs: {part:?} {map:?}"));
         }
@@ -222,6 +266,7 @@ impl Booted {
         if disks != paths {
             self.fail(&format!("SCSI disks {disks:?}, expected {paths:?}"));
         }
+        part.clone()
     }
 
     /// No SCSI path has a kernel partition left: mpath-boot removed them,
@@ -319,7 +364,11 @@ fn boot(cfg: &BootConfig) -> Booted {
     let dir = scratch_dir(cfg.name);
     // Each boot gets its own copy: ext4 may be written to (journal, fsck).
     let image = dir.join("disk.img");
-    fs::copy(&kit.disk, &image).expect("copy disk.img");
+    let source = match cfg.disk {
+        Disk::Plain => &kit.disk,
+        Disk::Lvm => &kit.disk_lvm,
+    };
+    fs::copy(source, &image).expect("copy the boot kit's disk");
     let (console, report, qmp_socket) = (
         dir.join("console.log"),
         dir.join("report.log"),
@@ -442,6 +491,7 @@ const BOOT_TIMEOUT: Duration = Duration::from_secs(180);
 fn initramfs_tools_image_mounts_root_from_the_multipath_partition() {
     let run = boot(&BootConfig {
         name: "boot-initramfs-tools",
+        disk: Disk::Plain,
         root: MPATH_ROOT,
         initrd: "initramfs-tools.img",
         // No rootdelay=: initramfs-tools sleeps that long before it even
@@ -459,6 +509,7 @@ fn initramfs_tools_image_mounts_root_from_the_multipath_partition() {
 fn dracut_systemd_image_mounts_root_from_the_multipath_partition() {
     let run = boot(&BootConfig {
         name: "boot-dracut-systemd",
+        disk: Disk::Plain,
         root: MPATH_ROOT,
         initrd: "dracut-systemd.img",
         append: &["rd.shell=0", "rd.timeout=60"],
@@ -478,6 +529,7 @@ fn dracut_systemd_image_mounts_root_from_the_multipath_partition() {
 fn dracut_shell_image_mounts_root_from_the_multipath_partition() {
     let run = boot(&BootConfig {
         name: "boot-dracut-sh",
+        disk: Disk::Plain,
         root: MPATH_ROOT,
         initrd: "dracut-sh.img",
         append: &["rd.shell=0", "rd.retry=60"],
@@ -495,6 +547,7 @@ fn dracut_shell_image_mounts_root_from_the_multipath_partition() {
 fn a_path_hot_plugged_during_the_wait_joins_the_root_map() {
     let run = boot(&BootConfig {
         name: "boot-late-path",
+        disk: Disk::Plain,
         root: MPATH_ROOT,
         initrd: "initramfs-tools.img",
         append: &["mpath_boot.wait=60", "mpath_boot.paths=2"],
@@ -540,6 +593,7 @@ fn switched_off_on_the_kernel_command_line_nothing_is_assembled() {
     for (name, initrd, append) in cases {
         let run = boot(&BootConfig {
             name,
+            disk: Disk::Plain,
             initrd,
             root: "/dev/sda1",
             append,
@@ -573,6 +627,7 @@ fn switched_off_on_the_kernel_command_line_nothing_is_assembled() {
 fn when_the_wait_runs_out_the_boot_goes_on_with_the_paths_there_are() {
     let run = boot(&BootConfig {
         name: "boot-wait-runs-out",
+        disk: Disk::Plain,
         root: FRIENDLY_ROOT,
         initrd: "initramfs-tools-conf.img",
         append: &["mpath_boot.wait=4", "mpath_boot.paths=2"],
@@ -601,6 +656,7 @@ fn boot_with_the_hosts_bindings(
 ) -> Booted {
     let run = boot(&BootConfig {
         name,
+        disk: Disk::Plain,
         root: FRIENDLY_ROOT,
         initrd,
         append,
@@ -657,8 +713,19 @@ fn dracut_shell_image_with_the_hosts_bindings_mounts_root_from_mpatha_part1() {
 /// map's; the boot must mount the map's, with both paths in the map and no
 /// path partition left to be claimed.
 fn boot_by_uuid(name: &'static str, initrd: &'static str, append: &'static [&'static str]) {
+    boot_by_uuid_from_map(name, initrd, append, WWID);
+}
+
+/// As `boot_by_uuid`, with the multipath map named `map_name`.
+fn boot_by_uuid_from_map(
+    name: &'static str,
+    initrd: &'static str,
+    append: &'static [&'static str],
+    map_name: &str,
+) -> Booted {
     let run = boot(&BootConfig {
         name,
+        disk: Disk::Plain,
         root: UUID_ROOT,
         initrd,
         append,
@@ -666,9 +733,10 @@ fn boot_by_uuid(name: &'static str, initrd: &'static str, append: &'static [&'st
         hotplug: None,
         timeout: BOOT_TIMEOUT,
     });
-    run.assert_root_on_multipath(&["sda", "sdb"]);
+    run.assert_root_on_map_named(map_name, &["sda", "sdb"]);
     run.assert_no_path_partitions();
-    assert_mpath_boot_made_the_map(&run);
+    assert_mpath_boot_made_the_map_named(&run, map_name);
+    run
 }
 
 #[test]
@@ -684,4 +752,209 @@ fn dracut_systemd_image_mounts_root_by_uuid_from_the_multipath_partition() {
 #[test]
 fn dracut_shell_image_mounts_root_by_uuid_from_the_multipath_partition() {
     boot_by_uuid("boot-uuid-dracut-sh", "dracut-sh.img", &["rd.shell=0", "rd.retry=60"]);
+}
+
+/// The LVM root: the root file system is on LV `vgmp/root`, whose PV is the
+/// disk's partition 1 (root=/dev/mapper/vgmp-root, `mpath_boot.expect=`
+/// naming the PV's partition map). LVM must activate on the partition map,
+/// never on a path's partition, whatever activates it in the image (udev
+/// autoactivation in initramfs-tools, dracut's lvm module).
+fn boot_lvm(
+    name: &'static str,
+    initrd: &'static str,
+    append: &'static [&'static str],
+    map_name: &str,
+) -> Booted {
+    let run = boot(&BootConfig {
+        name,
+        disk: Disk::Lvm,
+        root: LVM_ROOT,
+        initrd,
+        append,
+        paths: 2,
+        hotplug: None,
+        timeout: BOOT_TIMEOUT,
+    });
+    run.assert_root_on_lvm_over(LVM_NAME, map_name, &["sda", "sdb"]);
+    run.assert_no_path_partitions();
+    assert_mpath_boot_made_the_map_named(&run, map_name);
+    run
+}
+
+/// /dev/mapper name of the LVM root volume, vgmp/root.
+const LVM_NAME: &str = "vgmp-root";
+const LVM_ROOT: &str = "/dev/mapper/vgmp-root";
+
+#[test]
+fn initramfs_tools_image_mounts_an_lvm_root_from_the_multipath_partition() {
+    boot_lvm(
+        "boot-lvm-initramfs-tools",
+        "initramfs-tools.img",
+        &["mpath_boot.expect=35000c50015ea71ac-part1", "mpath_boot.wait=60", "mpath_boot.paths=2"],
+        WWID,
+    );
+}
+
+#[test]
+fn dracut_systemd_image_mounts_an_lvm_root_from_the_multipath_partition() {
+    boot_lvm(
+        "boot-lvm-dracut-systemd",
+        "dracut-systemd.img",
+        &[
+            "mpath_boot.expect=35000c50015ea71ac-part1",
+            "mpath_boot.wait=60",
+            "mpath_boot.paths=2",
+            "rd.lvm.lv=vgmp/root",
+            "rd.shell=0",
+            "rd.timeout=60",
+        ],
+        WWID,
+    );
+}
+
+#[test]
+fn dracut_shell_image_mounts_an_lvm_root_from_the_multipath_partition() {
+    boot_lvm(
+        "boot-lvm-dracut-sh",
+        "dracut-sh.img",
+        &[
+            "mpath_boot.expect=35000c50015ea71ac-part1",
+            "mpath_boot.wait=60",
+            "mpath_boot.paths=2",
+            "rd.lvm.lv=vgmp/root",
+            "rd.shell=0",
+            "rd.retry=60",
+        ],
+        WWID,
+    );
+}
+
+/// The `-mpt` images were built on a host that also has Debian's
+/// multipath-tools, multipath-tools-boot and kpartx (and the `-conf` host
+/// files: user_friendly_names, `mpatha` bound). initramfs-tools: both
+/// assemblers are in the image, mpath-boot first; multipath then finds the
+/// maps made. dracut: its own multipath module is left out.
+#[test]
+fn with_multipath_tools_on_the_build_host_initramfs_tools_mounts_root_by_uuid() {
+    let run = boot_by_uuid_from_map(
+        "boot-mpt-uuid-initramfs-tools",
+        "initramfs-tools-mpt.img",
+        &["mpath_boot.wait=60", "mpath_boot.paths=2"],
+        FRIENDLY_NAME,
+    );
+    assert_mpath_boot_ran_before_multipath(&run);
+}
+
+#[test]
+fn with_multipath_tools_on_the_build_host_dracut_systemd_mounts_root_by_uuid() {
+    boot_by_uuid_from_map(
+        "boot-mpt-uuid-dracut-systemd",
+        "dracut-systemd-mpt.img",
+        &["mpath_boot.wait=60", "mpath_boot.paths=2", "rd.shell=0", "rd.timeout=60"],
+        FRIENDLY_NAME,
+    );
+}
+
+#[test]
+fn with_multipath_tools_on_the_build_host_dracut_shell_mounts_root_by_uuid() {
+    boot_by_uuid_from_map(
+        "boot-mpt-uuid-dracut-sh",
+        "dracut-sh-mpt.img",
+        &["mpath_boot.wait=60", "mpath_boot.paths=2", "rd.shell=0", "rd.retry=60"],
+        FRIENDLY_NAME,
+    );
+}
+
+#[test]
+fn with_multipath_tools_on_the_build_host_initramfs_tools_mounts_an_lvm_root() {
+    let run = boot_lvm(
+        "boot-mpt-lvm-initramfs-tools",
+        "initramfs-tools-mpt.img",
+        &["mpath_boot.expect=mpatha-part1", "mpath_boot.wait=60", "mpath_boot.paths=2"],
+        FRIENDLY_NAME,
+    );
+    assert_mpath_boot_ran_before_multipath(&run);
+}
+
+#[test]
+fn with_multipath_tools_on_the_build_host_dracut_systemd_mounts_an_lvm_root() {
+    boot_lvm(
+        "boot-mpt-lvm-dracut-systemd",
+        "dracut-systemd-mpt.img",
+        &[
+            "mpath_boot.expect=mpatha-part1",
+            "mpath_boot.wait=60",
+            "mpath_boot.paths=2",
+            "rd.lvm.lv=vgmp/root",
+            "rd.shell=0",
+            "rd.timeout=60",
+        ],
+        FRIENDLY_NAME,
+    );
+}
+
+#[test]
+fn with_multipath_tools_on_the_build_host_dracut_shell_mounts_an_lvm_root() {
+    boot_lvm(
+        "boot-mpt-lvm-dracut-sh",
+        "dracut-sh-mpt.img",
+        &[
+            "mpath_boot.expect=mpatha-part1",
+            "mpath_boot.wait=60",
+            "mpath_boot.paths=2",
+            "rd.lvm.lv=vgmp/root",
+            "rd.shell=0",
+            "rd.retry=60",
+        ],
+        FRIENDLY_NAME,
+    );
+}
+
+/// In the initramfs-tools `-mpt` image both local-top scripts ran, in the
+/// documented order: mpath-boot's (its "assembling" message), then
+/// multipath-tools-boot's (its "Discovering multipaths" message).
+fn assert_mpath_boot_ran_before_multipath(run: &Booted) {
+    let ours = run.console.find("mpath-boot: assembling multipath maps");
+    let theirs = run.console.find("Discovering multipaths");
+    match (ours, theirs) {
+        (Some(a), Some(b)) if a < b => {}
+        _ => run.fail(&format!(
+            "expected mpath-boot, then multipath-tools-boot's local-top script on the console \
+             (found at {ours:?} and {theirs:?})"
+        )),
+    }
+}
+
+/// initramfs-tools' late paths: one path at power-on and no wait, so
+/// local-top finds a single path, which find_multipaths leaves alone, and
+/// the root device is missing. The initramfs then runs the local-block
+/// scripts about once a second; the second path is plugged in meanwhile,
+/// and mpath-boot's local-block pass makes the map from both paths before
+/// the root is mounted.
+#[test]
+fn a_path_that_appears_after_local_top_joins_through_local_block() {
+    let run = boot(&BootConfig {
+        name: "boot-local-block",
+        disk: Disk::Plain,
+        root: MPATH_ROOT,
+        initrd: "initramfs-tools.img",
+        append: &[],
+        paths: 1,
+        hotplug: Some(HotPlug {
+            after: "Running /scripts/local-block",
+            delay: Duration::from_secs(2),
+        }),
+        timeout: BOOT_TIMEOUT,
+    });
+    run.assert_root_on_multipath(&["sda", "sdb"]);
+    run.assert_no_path_partitions();
+    // The map was made after sdb came, so by a local-block pass.
+    let attached = run.console.find("[sdb] Attached SCSI disk");
+    let created = run.console.find(&format!("create: {WWID} "));
+    match (attached, created) {
+        (Some(a), Some(c)) if a < c => {}
+        _ => run.fail(&format!(
+            "expected sdb attached, then the map created (found at {attached:?} and {created:?})"
+        )),
+    }
 }

@@ -6,6 +6,8 @@
 # Outputs, in target/vm-kit/boot/ ($MPATH_VM_KIT/boot):
 #   disk.img                    MBR, partition 1 = ext4 root (busybox-static);
 #                               its /sbin/init prints what / is mounted from
+#   disk-lvm.img                MBR, partition 1 = LVM PV of VG vgmp, whose
+#                               LV root holds the same ext4 root
 #   initramfs-tools.img         mkinitramfs (initramfs-tools, with udev)
 #   dracut-systemd.img          dracut, systemd in the initramfs
 #   dracut-sh.img               dracut, shell init (no systemd)
@@ -13,6 +15,12 @@
 #                               /etc/multipath.conf says user_friendly_names
 #                               yes and whose /etc/multipath/bindings binds
 #                               mpatha to the disk (plus wwids and a conf.d/)
+#   *-mpt.img                   the same three, built on a host that also has
+#                               Debian's multipath-tools, multipath-tools-boot
+#                               and kpartx installed (and the -conf files)
+#   dracut-hostonly.img         dracut --hostonly without --add mpath-boot on
+#                               this host, whose root is not on multipath:
+#                               checked to be without mpath-boot
 #   *.log, *.list               build logs and image listings
 #   boot.env                    KEY='value' lines read by the tests
 #
@@ -43,8 +51,9 @@ export DEBIAN_FRONTEND=noninteractive
 # 2. Host packages, installed only when missing. initramfs-tools pulls in
 # udev (so its images run udev); dracut-core installs beside it; zstd
 # compresses the images; dracut puts systemd in an image only if the host
-# has it.
-pkgs=(initramfs-tools dracut-core fdisk e2fsprogs busybox-static dmsetup zstd systemd)
+# has it; lvm2 brings its initramfs-tools hook and udev rules and dracut's
+# lvm module (and builds disk-lvm.img, through a loop device).
+pkgs=(initramfs-tools dracut-core fdisk e2fsprogs busybox-static dmsetup zstd systemd lvm2)
 missing=()
 for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")
@@ -61,6 +70,22 @@ if [ ${#missing[@]} -gt 0 ]; then
     apt-get install -y -qq --no-install-recommends -o Dpkg::Use-Pty=0 "${missing[@]}" >/dev/null
 fi
 
+# Debian's multipath-tools, multipath-tools-boot and kpartx for the -mpt
+# images: downloaded, never installed here (the other images must not see
+# them); they are overlaid on /usr for that build only.
+mptdebs=$kitdir/boot-debs
+mptpkgs=(multipath-tools multipath-tools-boot kpartx liburcu8 libaio1 libedit2 libjson-c5)
+mkdir -p "$mptdebs"
+mptmissing=()
+for p in "${mptpkgs[@]}"; do
+    compgen -G "$mptdebs/${p}_*.deb" >/dev/null || mptmissing+=("$p")
+done
+if [ ${#mptmissing[@]} -gt 0 ]; then
+    # _apt may not write into target/: download as root.
+    (cd "$mptdebs" && apt-get download -qq -o APT::Sandbox::User=root "${mptmissing[@]}" 2>/dev/null) ||
+        (apt-get update -qq && cd "$mptdebs" && apt-get download -qq -o APT::Sandbox::User=root "${mptmissing[@]}")
+fi
+
 # 3. The binary.
 if [ -n "${MPATH_BOOT_BINARY:-}" ]; then
     bin=$MPATH_BOOT_BINARY
@@ -74,7 +99,7 @@ fi
 # the host packages' versions included.
 hash=$( { sha256sum "$bin" "$0" "$VMLINUZ"
           find "$repo/initramfs-hooks" -type f -print0 | sort -z | xargs -0 sha256sum
-          dpkg-query -W "${pkgs[@]}" udev; } |
+          dpkg-query -W "${pkgs[@]}" udev; ls "$mptdebs"; } |
         sed 's/ .*//' | sha256sum | cut -c1-16)
 if [ -f "$out/boot.env" ] && grep -qx "HASH='$hash'" "$out/boot.env"; then
     exit 0
@@ -137,6 +162,38 @@ printf 'label: dos\nstart=2048, size=%s, type=83\n' $((32 * 2048)) | sfdisk -q "
 dd if="$work/part.img" of="$out/disk.img.tmp" bs=1M seek=1 conv=notrunc,sparse status=none
 mv "$out/disk.img.tmp" "$out/disk.img"
 
+# The LVM disk (Debian's and RHEL's guided layout): MBR, partition 1 from
+# 1 MiB is a PV; VG vgmp, LV root holds the same ext4 image. lvm needs a
+# block device: a loop device over the partition. The LV is never
+# activated here (no device-mapper on the build host): its extents are
+# where lvm says, and the file system is written there directly.
+truncate -s 48M "$out/disk-lvm.img.tmp"
+printf 'label: dos\nstart=2048, type=8e\n' | sfdisk -q "$out/disk-lvm.img.tmp"
+loopdev=$(losetup --find --show --offset $((2048 * 512)) "$out/disk-lvm.img.tmp")
+# global/activation=0: metadata only, lvm never asks for device-mapper.
+lvmconf="devices { use_devicesfile=0 obtain_device_list_from_udev=0 filter=[\"a|^$loopdev\$|\",\"r|.*|\"] }
+         global { activation=0 } activation { udev_sync=0 udev_rules=0 monitoring=0 }"
+lvmrun() { LVM_SUPPRESS_FD_WARNINGS=1 lvm "$1" --config "$lvmconf" "${@:2}" 2>>"$work/lvm.log"; }
+if ! { lvmrun pvcreate -q -y -ff "$loopdev" >/dev/null &&
+       lvmrun vgcreate -q vgmp "$loopdev" >/dev/null &&
+       lvmrun lvcreate -q -an -Zn -L 32M -n root vgmp >/dev/null &&
+       pe_start=$(lvmrun pvs --noheadings --nosuffix --units b -o pe_start "$loopdev") &&
+       extent=$(lvmrun vgs --noheadings --nosuffix --units b -o vg_extent_size vgmp) &&
+       ranges=$(lvmrun lvs --noheadings -o seg_pe_ranges vgmp/root); }; then
+    losetup -d "$loopdev"
+    cat "$work/lvm.log" >&2
+    echo "boot-kit.sh: cannot make the LVM layout on $loopdev" >&2
+    exit 1
+fi
+losetup -d "$loopdev"
+# One segment, "<pv>:FIRST-LAST": the LV starts FIRST extents into the data.
+first=$(echo "$ranges" | sed -n 's/.*:\([0-9]*\)-[0-9]*$/\1/p')
+[ -n "$first" ] && [ "$(echo "$ranges" | wc -w)" = 1 ] ||
+    { echo "boot-kit.sh: unexpected LV layout: $ranges" >&2; exit 1; }
+lv_offset=$(( 2048 * 512 + $(echo $pe_start) + first * $(echo $extent) ))
+dd if="$work/part.img" of="$out/disk-lvm.img.tmp" bs=512 seek=$((lv_offset / 512)) conv=notrunc,sparse status=none
+mv "$out/disk-lvm.img.tmp" "$out/disk-lvm.img"
+
 # 7. Install mpath-boot as a package would, into a staging tree.
 stage=$work/stage
 DESTDIR=$stage "$repo/initramfs-hooks/install" "$bin" >/dev/null
@@ -182,6 +239,19 @@ cat > "$mpetc/multipath/wwids" <<WWIDS
 WWIDS
 echo '# boot-kit.sh: copied with its directory; sets nothing' > "$mpetc/multipath/conf.d/10-boot-kit.conf"
 
+# The -mpt host's extra files: the packages unpacked as a /usr tree (a
+# merged-/usr system keeps /lib, /sbin and /bin there).
+mpt=$work/mpt
+mkdir -p "$mpt/usr"
+for p in "${mptpkgs[@]}"; do
+    dpkg-deb -x "$(compgen -G "$mptdebs/${p}_*.deb" | head -n1)" "$mpt"
+done
+for d in lib lib64 sbin bin; do
+    if [ -d "$mpt/$d" ]; then
+        mkdir -p "$mpt/usr/$d" && cp -a "$mpt/$d/." "$mpt/usr/$d/" && rm -rf "${mpt:?}/$d"
+    fi
+done
+
 # 8. Build the images in a private mount namespace: nothing leaks to the host.
 build=$(cat <<'EOF'
 set -eu
@@ -213,8 +283,19 @@ build_images() {
 }
 rm -rf /etc/multipath.conf /etc/multipath
 build_images ""
+# Host-only, without --add: this host's root is not on a multipath map, so
+# the module's check() must leave it out.
+dracut --hostonly --no-hostonly-cmdline --kver "$KVER" --force --compress zstd \
+    --no-early-microcode "$out/dracut-hostonly.img" > "$out/dracut-hostonly.log" 2>&1
 cp -R "$mpetc/." /etc/
 build_images -conf
+# A host where the admin also installed multipath-tools and
+# multipath-tools-boot (with the -conf files: they used it). The new /usr
+# overlay hides the modules bind mount below it: mount that again.
+mount -t overlay overlay -o "lowerdir=$mpt/usr:/usr" /usr
+mount --bind "$MODDIR" "/usr/lib/modules/$KVER"
+ldconfig
+build_images -mpt
 EOF
 )
 # The overlay on /usr covers /lib/modules only on a merged-/usr system (every
@@ -222,13 +303,13 @@ EOF
 [ "$(readlink -f /lib)" = /usr/lib ] ||
     { echo "boot-kit.sh: /lib is not /usr/lib (merged /usr needed)" >&2; exit 1; }
 mkdir -p /boot
-export stage conf out work mpetc KVER KROOT MODDIR
+export stage conf out work mpetc mpt KVER KROOT MODDIR
 unshare --mount sh -c "$build" ||
     { tail -n 25 "$out"/*.log >&2; echo "boot-kit.sh: image build failed (logs in $out)" >&2; exit 1; }
 
 # 9. Listings, for debugging and for the tests' checks on the contents.
 fail() { echo "boot-kit.sh: $*" >&2; exit 1; }
-for suffix in "" -conf; do
+for suffix in "" -conf -mpt; do
     lsinitramfs "$out/initramfs-tools$suffix.img" > "$out/initramfs-tools$suffix.list"
     lsinitrd "$out/dracut-systemd$suffix.img" > "$out/dracut-systemd$suffix.list"
     lsinitrd "$out/dracut-sh$suffix.img" > "$out/dracut-sh$suffix.list"
@@ -246,11 +327,36 @@ for img in initramfs-tools dracut-systemd dracut-sh; do
     ! grep -Eq 'etc/multipath(\.conf|/)' "$out/$img.list" ||
         fail "$img.img holds multipath configuration files"
 done
-# The -conf images hold the build host's files, byte for byte.
-for img in initramfs-tools dracut-systemd dracut-sh; do
+lsinitrd "$out/dracut-hostonly.img" > "$out/dracut-hostonly.list"
+! grep -q 'usr/sbin/mpath-boot$' "$out/dracut-hostonly.list" ||
+    fail "dracut-hostonly.img holds mpath-boot although the build host's root is not on multipath"
+grep -q '^dracut modules:' "$out/dracut-hostonly.list" ||
+    fail "dracut-hostonly.img: no module list (lsinitrd)"
+# mpath-boot's udev rules and settle script are in every image.
+for suffix in "" -conf -mpt; do
+    for img in initramfs-tools dracut-systemd dracut-sh; do
+        grep -q 'lib/udev/rules.d/56-mpath-boot.rules$' "$out/$img$suffix.list" ||
+            fail "$img$suffix.img lacks 56-mpath-boot.rules"
+        grep -q 'usr/lib/mpath-boot/settle$' "$out/$img$suffix.list" ||
+            fail "$img$suffix.img lacks /usr/lib/mpath-boot/settle"
+    done
+done
+# The -mpt images: multipath-tools-boot's multipath and scripts are in the
+# initramfs-tools one, next to mpath-boot; dracut's multipath module (and so
+# multipathd) is in neither dracut one (90-mpath-boot.conf omits it).
+grep -q 'scripts/local-top/multipath$' "$out/initramfs-tools-mpt.list" &&
+    grep -Eq '(usr/)?sbin/multipath$' "$out/initramfs-tools-mpt.list" ||
+    fail "initramfs-tools-mpt.img lacks multipath-tools-boot's multipath"
+for img in dracut-systemd dracut-sh; do
+    ! grep -Eq 'sbin/multipathd?$' "$out/$img-mpt.list" ||
+        fail "$img-mpt.img holds dracut's multipath module"
+done
+# The -conf and -mpt images hold the build host's files, byte for byte.
+for img in initramfs-tools dracut-systemd dracut-sh initramfs-tools-mpt dracut-systemd-mpt dracut-sh-mpt; do
+    [ "${img%-mpt}" = "$img" ] && img=$img-conf
     for file in multipath.conf multipath/bindings multipath/wwids multipath/conf.d/10-boot-kit.conf; do
-        lsinitrd -f "etc/$file" "$out/$img-conf.img" 2>/dev/null | cmp -s - "$mpetc/$file" ||
-            fail "$img-conf.img lacks /etc/$file or holds another one"
+        lsinitrd -f "etc/$file" "$out/$img.img" 2>/dev/null | cmp -s - "$mpetc/$file" ||
+            fail "$img.img lacks /etc/$file or holds another one"
     done
 done
 
@@ -259,5 +365,6 @@ HASH='$hash'
 KVER='$KVER'
 VMLINUZ='$VMLINUZ'
 DISK='$out/disk.img'
+DISK_LVM='$out/disk-lvm.img'
 EOF
 ls -sh "$out"/*.img >&2

@@ -78,6 +78,12 @@ mpath_boot_install_failed() {
 install() {
     inst_simple /usr/sbin/mpath-boot
     mpath_boot_install_config
+    # Marks paths as multipath members for LVM, blkid and systemd (see the
+    # rules file), and hands unclaimed disks back after each run.
+    inst_simple /usr/lib/mpath-boot/56-mpath-boot.rules "$udevrulesdir/56-mpath-boot.rules" ||
+        mpath_boot_install_failed /usr/lib/mpath-boot/56-mpath-boot.rules
+    inst_script /usr/lib/mpath-boot/settle /usr/lib/mpath-boot/settle ||
+        mpath_boot_install_failed /usr/lib/mpath-boot/settle
     if dracut_module_included "systemd"; then
         inst_simple "$moddir/mpath-boot.service" "$systemdsystemunitdir/mpath-boot.service"
         $SYSTEMCTL -q --root "$initdir" enable mpath-boot.service

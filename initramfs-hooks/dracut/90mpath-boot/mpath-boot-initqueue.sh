@@ -16,9 +16,10 @@ info "mpath-boot: assembling multipath maps"
 /usr/sbin/mpath-boot -B --cmdline > /dev/console 2>&1
 status=$?
 [ "$status" -eq 0 ] || warn "mpath-boot: exit status $status; continuing the boot"
-# The paths' own partitions were removed: let udev finish with them so
+# Hands disks marked provisionally by 56-mpath-boot.rules that no map took
+# back to LVM, and lets udev finish with the removed path partitions, so
 # /dev/disk/by-uuid (root=UUID=) leads to the maps.
-udevadm settle --timeout=30 || :
+/usr/lib/mpath-boot/settle
 # Lets the initqueue finish (mpath-boot-pre-trigger.sh's --finished hook).
 : > /run/mpath-boot.done
 exit 0
