@@ -435,6 +435,12 @@ impl Booted {
                 map.slaves
             )));
         }
+        // mpath-boot removed the sessions' disks' own partitions: nothing
+        // but the map can claim the root file system.
+        let parts: Vec<String> = self.lines("PART").into_iter().map(|f| f.join(" ")).collect();
+        if !parts.is_empty() {
+            return Err(self.problem(&format!("path partitions left: {parts:?}")));
+        }
         // The disks are LIO's, reached through iSCSI.
         let lio = self
             .console
@@ -630,6 +636,20 @@ fn iscsi_root_on_two_portals_is_mounted_from_the_multipath_map() {
             starts_after_logins: Some("Begin: mpath-boot: assembling multipath maps"),
             append: &[
                 "root=/dev/mapper/{WWID}-part1",
+                "ip={IP1}::{P1}:255.255.255.0::eth0:off",
+                "mpath_boot.wait=120",
+                "mpath_boot.paths=2",
+            ],
+        },
+        // The same with Debian's default root=, by file system UUID: the
+        // UUID is on both sessions' partitions and on the partition map.
+        Initiator {
+            name: "iscsi-uuid-initramfs-tools",
+            initrd: "initramfs-tools.img",
+            host: 5,
+            starts_after_logins: Some("Begin: mpath-boot: assembling multipath maps"),
+            append: &[
+                "root=UUID={FS_UUID}",
                 "ip={IP1}::{P1}:255.255.255.0::eth0:off",
                 "mpath_boot.wait=120",
                 "mpath_boot.paths=2",
