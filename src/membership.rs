@@ -393,20 +393,17 @@ impl Facts for System<'_> {
                 "not a SCSI disk (sd*): mpath-boot takes SCSI disks only".into(),
             ));
         }
-        let scan = self.scan()?;
-        if let Some((_, why)) = scan
-            .passed_over
-            .iter()
-            .find(|(name, _)| name.as_str() == disk)
-        {
+        let root = self.root;
+        // This disk only: the scan's checks on every disk would make each
+        // of N udev events read N disks.
+        if !root.join("sys/block").join(disk).exists() {
+            return Ok(Identity::NotAPath("not found by the sysfs scan".into()));
+        }
+        if let Err(why) = sysfs::examine(root, disk) {
             return Ok(Identity::NotAPath(format!(
                 "not taken by the sysfs scan: {why}"
             )));
         }
-        if !scan.candidates.iter().any(|c| c.name.as_str() == disk) {
-            return Ok(Identity::NotAPath("not found by the sysfs scan".into()));
-        }
-        let root = self.root;
         let config = self.config()?;
         Ok(match judge(root, config, disk) {
             Ok(wwid) => Identity::Path(wwid),

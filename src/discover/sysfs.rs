@@ -74,6 +74,14 @@ pub fn scan(root: &Path) -> Result<Discovery, SysfsError> {
     Ok(discovery)
 }
 
+/// The scan's verdict on one disk, `name` under `<root>/sys/block`: its
+/// candidate, or why the scan passes it over. For `--is-path`, which runs
+/// once per disk event and must not read every other disk each time.
+pub fn examine(root: &Path, name: &str) -> Result<Candidate, std::string::String> {
+    let mounts = super::mounted_devices(root);
+    candidate(root, name, &mounts)
+}
+
 fn candidate(root: &Path, name: &str, mounts: &[DevNum]) -> Result<Candidate, std::string::String> {
     let disk = root.join("sys/block").join(name);
     let device = disk.join("device");
