@@ -133,9 +133,9 @@ fn run_round(settings: &Settings, setup: &Arc<Setup>, first: bool) -> Round {
     let dm = load::open_device_mapper(&settings.root, settings.may_mknod(), settings.dry_run);
     // The multipath maps that exist: for find_multipaths, their names, and
     // (ioctl scan) which devices they hold.
-    let existing: Vec<MapInfo> = dm
-        .as_ref()
-        .and_then(|dm| dm.list().ok())
+    let listing = dm.as_ref().and_then(|dm| dm.list().ok());
+    let listed = listing.is_some();
+    let existing: Vec<MapInfo> = listing
         .unwrap_or_default()
         .into_iter()
         .filter(|m| m.uuid.starts_with(UUID_PREFIX))
@@ -152,8 +152,10 @@ fn run_round(settings: &Settings, setup: &Arc<Setup>, first: bool) -> Round {
         probe: settings.probe,
         jobs: settings.jobs,
         planner: Arc::clone(setup) as Arc<dyn Planner + Send>,
+        started: Some(started),
+        property_matters: Some(property_filter(setup)),
     };
-    let pass_over = |name: &str| name_verdict(setup, &settings.root, name);
+    let pass_over = |name: &str, known: Option<protocol::Protocol>| name_verdict(setup, &settings.root, name, known);
     let Some(paths) = scan::usable_paths(&scan_settings, &members, &pass_over) else {
         round.failures = 1;
         return round;
@@ -228,6 +230,7 @@ fn run_round(settings: &Settings, setup: &Arc<Setup>, first: bool) -> Round {
         if let Some(current) = current {
             keep_failed_members(&settings.root, &name, &mut plan, current, &paths);
         }
+        let mut attempt = 0u32;
         let (groups, hwhandler, params, outcome) = loop {
             let groups = group::groups(&plan, &paths, map.policy.value);
             let hwhandler = hardware_handler(&map, &plan, &paths);
@@ -241,13 +244,20 @@ fn run_round(settings: &Settings, setup: &Arc<Setup>, first: bool) -> Round {
             });
             debug!("{name}: table 0 {} multipath {params}", plan.sectors);
             let outcome = match &dm {
-                Some(dm) => load::apply_multipath(dm, &name, &uuid, plan.sectors, &params, settings.dry_run),
+                // The round's listing tells what exists under this UUID (only
+                // this loop changes multipath maps, each UUID once); a retry
+                // after a failed load asks the kernel.
+                Some(dm) => {
+                    let known = (listed && attempt == 0).then_some(current);
+                    load::apply_multipath(dm, &name, &uuid, plan.sectors, &params, settings.dry_run, known)
+                }
                 // A dry run without device-mapper cannot tell what exists.
                 None => Ok((Action::WouldCreate, None)),
             };
             // A path deleted since the scan fails the whole load: drop it
             // and load the paths that are left.
             if outcome.is_err() && !settings.dry_run && drop_vanished(&settings.root, &name, &mut plan, &paths) {
+                attempt += 1;
                 continue;
             }
             break (groups, hwhandler, params, outcome);
@@ -345,13 +355,25 @@ fn keep_failed_members(root: &std::path::Path, name: &str, plan: &mut group::Map
 /// UUID or an LVM PV must be found there, never on one path. The disk is
 /// not written; a partition in use is left (the kernel refuses).
 fn remove_path_partitions(root: &std::path::Path, maps: &[&MapInfo]) {
+    // One read of /proc/partitions names every path and its partitions.
+    let listed = blockdev::proc_partitions(root);
     for map in maps {
         let Some(table) = map.is_multipath().then(|| table::parse(&map.targets[0].3).ok()).flatten() else {
             continue;
         };
         for devnum in table.devices() {
-            let Some(disk) = blockdev::name_of(root, devnum) else { continue };
-            let parts = blockdev::partitions_of(root, &disk);
+            let (disk, parts) = match &listed {
+                Some(listed) => {
+                    let Some(disk) = listed.name_of(devnum).map(str::to_owned) else { continue };
+                    let parts = blockdev::partitions_listed(root, &disk, listed);
+                    (disk, parts)
+                }
+                None => {
+                    let Some(disk) = blockdev::name_of(root, devnum) else { continue };
+                    let parts = blockdev::partitions_of(root, &disk);
+                    (disk, parts)
+                }
+            };
             let mut removed = Vec::new();
             for (part, number) in parts {
                 match blockdev::delete_partition(&root.join("dev").join(&disk), number) {
@@ -389,16 +411,41 @@ fn drop_vanished(root: &std::path::Path, name: &str, plan: &mut group::MapPlan, 
 }
 
 /// Why a device is left alone before any I/O to it, judged by its name:
-/// the devnode blacklist, and USB unless `allow_usb_devices yes`.
-fn name_verdict(setup: &Setup, root: &std::path::Path, name: &str) -> Option<String> {
+/// the devnode blacklist, and USB unless `allow_usb_devices yes` (from the
+/// transport discovery found, `known`, else from sysfs).
+fn name_verdict(setup: &Setup, root: &std::path::Path, name: &str, known: Option<protocol::Protocol>) -> Option<String> {
     let verdict = setup.blacklist.devnode(name);
     if verdict.is_blacklisted() {
         return Some(verdict.to_string());
     }
-    if !setup.allow_usb && protocol::is_usb(root, name) {
+    let usb = || known.map_or_else(|| protocol::is_usb(root, name), |p| p == protocol::Protocol::Usb);
+    if !setup.allow_usb && usb() {
         return Some("USB device, allow_usb_devices is no".into());
     }
     None
+}
+
+/// Whether a udev property name can change a path's `property` verdict:
+/// some property rule (blacklist or exception) matches it, or it is the
+/// `uid_attribute` whose presence 0.9.4 checks. Answers are remembered
+/// (the same few names come with every path).
+fn property_filter(setup: &Arc<Setup>) -> Arc<dyn Fn(&str) -> bool + Send + Sync> {
+    let setup = Arc::clone(setup);
+    let known: std::sync::Mutex<Vec<(String, bool)>> = std::sync::Mutex::new(Vec::new());
+    Arc::new(move |name: &str| {
+        let mut known = known.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some((_, matters)) = known.iter().find(|(n, _)| n == name) {
+            return *matters;
+        }
+        let alone = [(name.to_owned(), String::new())];
+        let matters = name == crate::config::blacklist::DEFAULT_UID_ATTRIBUTE
+            || !matches!(
+                setup.blacklist.property_with_uid(&alone, None),
+                crate::config::blacklist::Verdict::Allowed(crate::config::blacklist::Reason::NoRuleMatched)
+            );
+        known.push((name.to_owned(), matters));
+        matters
+    })
 }
 
 /// Why a probed path is blacklisted, if it is: udev property, device

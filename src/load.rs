@@ -82,8 +82,25 @@ pub fn apply(
     dry_run: bool,
     same: &dyn Fn(&MapInfo) -> bool,
 ) -> Result<(Action, Option<MapInfo>), MapError> {
+    apply_known(dm, wanted, dry_run, same, None)
+}
+
+/// [`apply`], when the caller already holds the device with the wanted
+/// UUID as the kernel listed it this round (`known`: `Some(None)` when
+/// there is none), sparing the look-up.
+pub fn apply_known(
+    dm: &DeviceMapper,
+    wanted: &Wanted<'_>,
+    dry_run: bool,
+    same: &dyn Fn(&MapInfo) -> bool,
+    known: Option<Option<&MapInfo>>,
+) -> Result<(Action, Option<MapInfo>), MapError> {
     let Wanted { name, uuid, sectors, target, params } = *wanted;
-    if let Some(existing) = dm.by_uuid(uuid)? {
+    let current = match known {
+        Some(known) => known.cloned(),
+        None => dm.by_uuid(uuid)?,
+    };
+    if let Some(existing) = current {
         let unchanged = same(&existing);
         let renamed = existing.name != name;
         if renamed && dm.by_name(name)?.is_some() {
@@ -121,8 +138,16 @@ pub fn apply(
     if dry_run {
         return Ok((Action::WouldCreate, None));
     }
-    dm.create(name, uuid, sectors, target, params)?;
-    Ok((Action::Create, dm.by_uuid(uuid)?))
+    let devnum = dm.create(name, uuid, sectors, target, params)?;
+    // As the kernel now has it: no need to ask.
+    let info = MapInfo {
+        name: name.to_owned(),
+        uuid: uuid.to_owned(),
+        devnum,
+        open_count: 0,
+        targets: vec![(0, sectors, target.to_owned(), params.to_owned())],
+    };
+    Ok((Action::Create, Some(info)))
 }
 
 /// [`apply`] for a multipath map: unchanged when the kernel's table has
@@ -134,6 +159,7 @@ pub fn apply_multipath(
     sectors: u64,
     params: &str,
     dry_run: bool,
+    known: Option<Option<&MapInfo>>,
 ) -> Result<(Action, Option<MapInfo>), MapError> {
     let wanted = Wanted {
         name,
@@ -142,7 +168,7 @@ pub fn apply_multipath(
         target: MULTIPATH_TARGET,
         params,
     };
-    apply(dm, &wanted, dry_run, &|existing| is_same_map(existing, sectors, params))
+    apply_known(dm, &wanted, dry_run, &|existing| is_same_map(existing, sectors, params), known)
 }
 
 fn is_same_map(existing: &MapInfo, sectors: u64, params: &str) -> bool {

@@ -43,24 +43,37 @@ pub fn err(args: core::fmt::Arguments<'_>) {
     let _ = writeln!(std::io::stderr().lock(), "{args}");
 }
 
+/// Writes one line of `level` (1 error, 2 warning, 3 debug) to standard
+/// error with its prefix. The macros below call this, so each of their
+/// call sites builds one `format_args!` rather than two (issue 11).
+#[doc(hidden)]
+pub fn err_at(level: u8, args: core::fmt::Arguments<'_>) {
+    let prefix = match level {
+        1 => "mpath-boot: error: ",
+        3 => "mpath-boot: debug: ",
+        _ => "mpath-boot: ",
+    };
+    err(format_args!("{prefix}{args}"));
+}
+
 /// An error an administrator must act on (level 1, standard error).
 macro_rules! error {
     ($($arg:tt)*) => {
-        if $crate::log::enabled(1) { $crate::log::err(format_args!("mpath-boot: error: {}", format_args!($($arg)*))); }
+        if $crate::log::enabled(1) { $crate::log::err_at(1, format_args!($($arg)*)); }
     };
 }
 
 /// Something left out or passed over (level 2, standard error).
 macro_rules! warn {
     ($($arg:tt)*) => {
-        if $crate::log::enabled(2) { $crate::log::err(format_args!("mpath-boot: {}", format_args!($($arg)*))); }
+        if $crate::log::enabled(2) { $crate::log::err_at(2, format_args!($($arg)*)); }
     };
 }
 
 /// Debugging detail (level 3, standard error).
 macro_rules! debug {
     ($($arg:tt)*) => {
-        if $crate::log::enabled(3) { $crate::log::err(format_args!("mpath-boot: debug: {}", format_args!($($arg)*))); }
+        if $crate::log::enabled(3) { $crate::log::err_at(3, format_args!($($arg)*)); }
     };
 }
 

@@ -41,6 +41,8 @@ pub enum Attr {
     AccessState,
     /// ALUA PREF bit from scsi_dh_alua (`device/preferred_path`).
     PreferredPath,
+    /// VPD page 0x00, the supported pages (`device/vpd_pg0`).
+    Vpd0,
 }
 
 impl Attr {
@@ -53,6 +55,7 @@ impl Attr {
             Attr::State => "state",
             Attr::AccessState => "access_state",
             Attr::PreferredPath => "preferred_path",
+            Attr::Vpd0 => "vpd_pg0",
         }
     }
 }
@@ -132,6 +135,24 @@ pub enum Probed {
     Skipped(std::string::String),
 }
 
+/// What is known of a path before its probe, sparing it a command or a
+/// sysfs walk.
+#[derive(Debug, Default)]
+pub struct Pretested {
+    /// The answer to its first TEST UNIT READY, sent together with every
+    /// other path's (so paths that never answer cost one timeout in all).
+    pub tur: Option<Result<Completion, TransportError>>,
+    /// Whether the disk is USB-attached, when discovery found out already.
+    pub usb: Option<bool>,
+}
+
+/// True when sysfs says the device is offline: the probe calls it stale
+/// without sending it anything.
+pub fn is_offline(attrs: &dyn DeviceAttributes) -> bool {
+    let mut small = [0u8; 64];
+    matches!(attr_text(attrs, Attr::State, &mut small), Some("offline" | "transport-offline"))
+}
+
 /// Probes one candidate. `transport` is the opened pass-through, or why it
 /// could not be opened; `planner` chooses the prioritizer once the device
 /// is identified; `root` is where `dev/` lies (for the `iet` prioritizer).
@@ -139,6 +160,19 @@ pub fn probe(
     candidate: &Candidate,
     attrs: &dyn DeviceAttributes,
     transport: Result<&dyn ScsiTransport, &TransportError>,
+    options: &ProbeOptions,
+    planner: &dyn Planner,
+    root: &std::path::Path,
+) -> Probed {
+    probe_pretested(candidate, attrs, transport, Pretested::default(), options, planner, root)
+}
+
+/// [`probe`], with what was learned of the path beforehand.
+pub fn probe_pretested(
+    candidate: &Candidate,
+    attrs: &dyn DeviceAttributes,
+    transport: Result<&dyn ScsiTransport, &TransportError>,
+    pretested: Pretested,
     options: &ProbeOptions,
     planner: &dyn Planner,
     root: &std::path::Path,
@@ -153,7 +187,7 @@ pub fn probe(
         Ok(t) => t,
         Err(e) => return down(e.to_string(), attrs),
     };
-    let tur = match test_unit_ready(transport, options) {
+    let tur = match test_unit_ready(transport, options, pretested.tur) {
         Err(failure) if !failure.device_answered => return down(failure.why, attrs),
         answered => answered,
     };
@@ -205,7 +239,11 @@ pub fn probe(
     let udev_page83 = page83.filter(|_| udev_sees(Attr::Vpd83));
     let mut properties =
         identify::properties::scsi_properties(inquiry.vendor.as_str(), inquiry.product.as_str(), udev_page83);
-    if kernel_scanned && crate::discover::protocol::is_usb(root, candidate.name.as_str()) {
+    if kernel_scanned
+        && pretested
+            .usb
+            .unwrap_or_else(|| crate::discover::protocol::is_usb(root, candidate.name.as_str()))
+    {
         // 60-persistent-storage's usb_id names USB disks (and so scsi_id
         // never runs): ID_SERIAL is set, no SCSI_IDENT_*/ID_WWN, which
         // 0.9.4's property rule blacklists even with allow_usb_devices yes.
@@ -231,6 +269,7 @@ pub fn probe(
 
     let (vendor, product, revision) = (inquiry.vendor.as_str(), inquiry.product.as_str(), inquiry.revision.as_str());
     let vpd_c9_vac1 = planner.wants_vpd_c9(vendor, product, revision)
+        && may_have_vpd(attrs, 0xc9)
         && cached_or_inquiry(&NoAttributes, Attr::Vpd83, transport, Some(0xc9), options, &mut page80)
             .is_ok_and(|n| page80.get(4..8.min(n)) == Some(&b"vac1"[..]));
     let identity = Identity {
@@ -412,16 +451,31 @@ struct TurFailure {
     device_answered: bool,
 }
 
-fn test_unit_ready(transport: &dyn ScsiTransport, options: &ProbeOptions) -> Result<PathState, TurFailure> {
+fn test_unit_ready(
+    transport: &dyn ScsiTransport,
+    options: &ProbeOptions,
+    mut first: Option<Result<Completion, TransportError>>,
+) -> Result<PathState, TurFailure> {
     let command = cdb::test_unit_ready();
     for _ in 0..options.tur_attempts.max(1) {
-        let completion = transport
-            .execute(&command, &mut [], options.timeout)
+        let completion = first
+            .take()
+            .unwrap_or_else(|| transport.execute(&command, &mut [], options.timeout))
             .map_err(|e| TurFailure {
                 why: format!("TEST UNIT READY: {e}"),
                 device_answered: false,
             })?;
         match check::classify(&completion) {
+            TurVerdict::State(PathState::Down) if completion.host_status == DID_TIME_OUT => {
+                return Err(TurFailure {
+                    why: format!(
+                        "TEST UNIT READY timed out after {} s ({})",
+                        options.timeout.as_secs_f32(),
+                        describe(&completion)
+                    ),
+                    device_answered: false,
+                })
+            }
             TurVerdict::State(PathState::Down) => {
                 return Err(TurFailure {
                     why: format!("TEST UNIT READY failed ({})", describe(&completion)),
@@ -476,6 +530,9 @@ fn describe(c: &Completion) -> std::string::String {
     }
 }
 
+/// The host byte of a command that was not answered in time.
+const DID_TIME_OUT: u16 = 0x03;
+
 /// Names of the Linux SCSI host byte values an administrator meets.
 fn host_status_name(code: u16) -> &'static str {
     match code {
@@ -502,6 +559,20 @@ fn live_inquiry(transport: &dyn ScsiTransport, options: &ProbeOptions) -> bool {
 
 fn command_succeeded(c: &Completion) -> bool {
     c.status == crate::transport::status::GOOD && c.host_status == 0 && c.driver_status & 0x0f == 0
+}
+
+/// False when the kernel cached the device's list of supported VPD pages
+/// (page 0x00) and `page` is not in it: asking for it would only fetch an
+/// ILLEGAL REQUEST. True when there is no such list.
+fn may_have_vpd(attrs: &dyn DeviceAttributes, page: u8) -> bool {
+    let mut buf = [0u8; 260];
+    match attrs.read(Attr::Vpd0, &mut buf) {
+        Some(n) if n >= 4 && buf[1] == 0x00 => {
+            let len = usize::from(u16::from_be_bytes([buf[2], buf[3]]));
+            buf.get(4..n.min(4 + len)).is_none_or(|list| list.contains(&page))
+        }
+        _ => true,
+    }
 }
 
 /// True when the kernel has the attribute cached (non-empty).
@@ -733,6 +804,82 @@ mod tests {
         let result = probe(&candidate(), &NoAttributes, Ok(&t), &ProbeOptions::default(), &crate::plan::Defaults, std::path::Path::new("/"));
         assert!(matches!(result, Probed::Down(ref why, _) if why.contains("TEST UNIT READY") && why.contains("no connect")));
         assert_eq!(t.sent.borrow().len(), 1);
+    }
+
+    #[test]
+    fn a_tur_answered_beforehand_is_not_sent_again() {
+        let attrs = FakeAttributes::default()
+            .with(Attr::Inquiry, &standard_inquiry(0, 0))
+            .with(Attr::Vpd83, &page83());
+        let t = FakeTransport::new().answer(TUR, None, Answer::host_error(0x01));
+        let pretested = Pretested { tur: Some(Ok(Answer::good(&[]).completion)), usb: Some(false) };
+        let path = expect_path(probe_pretested(
+            &candidate(), &attrs, Ok(&t), pretested, &ProbeOptions::default(), &crate::plan::Defaults, std::path::Path::new("/"),
+        ));
+        assert_eq!(path.state, PathState::Up);
+        assert!(t.sent.borrow().is_empty(), "{:?}", t.sent.borrow());
+        // A retry the answer asks for goes to the device.
+        let t = FakeTransport::new().answer(TUR, None, Answer::good(&[]));
+        let pretested = Pretested { tur: Some(Ok(Answer::check_condition(6, 0x29, 0).completion)), usb: None };
+        let path = expect_path(probe_pretested(
+            &candidate(), &attrs, Ok(&t), pretested, &ProbeOptions::default(), &crate::plan::Defaults, std::path::Path::new("/"),
+        ));
+        assert_eq!((path.state, t.count(TUR)), (PathState::Up, 1));
+    }
+
+    #[test]
+    fn a_tur_without_answer_in_time_is_down_saying_so() {
+        let attrs = FakeAttributes::default()
+            .with(Attr::Inquiry, &standard_inquiry(0, 0))
+            .with(Attr::Vpd83, &page83());
+        let t = FakeTransport::new();
+        let pretested = Pretested { tur: Some(Ok(Answer::host_error(DID_TIME_OUT).completion)), usb: None };
+        let options = ProbeOptions { timeout: Duration::from_secs(2), ..ProbeOptions::default() };
+        let result = probe_pretested(&candidate(), &attrs, Ok(&t), pretested, &options, &crate::plan::Defaults, std::path::Path::new("/"));
+        match result {
+            Probed::Down(why, wwid) => {
+                assert!(why.contains("timed out after 2 s"), "{why}");
+                assert_eq!(wwid.as_deref(), Some("1Linux_scsi_debug_2000"));
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(t.sent.borrow().is_empty());
+    }
+
+    #[test]
+    fn page_c9_is_not_asked_when_the_supported_pages_leave_it_out() {
+        let attrs = |pages: &[u8]| {
+            let mut page0 = vec![0x00, 0x00, 0x00, pages.len() as u8];
+            page0.extend_from_slice(pages);
+            FakeAttributes::default()
+                .with(Attr::Inquiry, &standard_inquiry(0, 0))
+                .with(Attr::Vpd83, &page83())
+                .with(Attr::Vpd0, &page0)
+        };
+        let planner = C9Planner;
+        for (pages, asked) in [(&[0x00u8, 0x80, 0x83][..], 0), (&[0x00, 0x83, 0xc9][..], 1)] {
+            let t = FakeTransport::new().answer(TUR, None, Answer::good(&[]));
+            let _ = probe(&candidate(), &attrs(pages), Ok(&t), &ProbeOptions::default(), &planner, std::path::Path::new("/"));
+            let c9 = t.sent.borrow().iter().filter(|k| k.page == Some(0xc9)).count();
+            assert_eq!(c9, asked, "{pages:?}");
+        }
+        // No cached list: asked, as before.
+        let t = FakeTransport::new().answer(TUR, None, Answer::good(&[]));
+        let plain = FakeAttributes::default().with(Attr::Inquiry, &standard_inquiry(0, 0)).with(Attr::Vpd83, &page83());
+        let _ = probe(&candidate(), &plain, Ok(&t), &ProbeOptions::default(), &planner, std::path::Path::new("/"));
+        assert_eq!(t.sent.borrow().iter().filter(|k| k.page == Some(0xc9)).count(), 1);
+    }
+
+    /// Built-in choices, asking for page 0xC9 as an RDAC check would.
+    struct C9Planner;
+
+    impl Planner for C9Planner {
+        fn wants_vpd_c9(&self, _: &str, _: &str, _: &str) -> bool {
+            true
+        }
+        fn plan(&self, identity: &Identity<'_>) -> crate::plan::PathPlan {
+            crate::plan::Defaults.plan(identity)
+        }
     }
 
     #[test]

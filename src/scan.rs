@@ -2,17 +2,18 @@
 //! sysfs or the ioctl scan and probed concurrently.
 
 use std::path::Path as FsPath;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use crate::discover::{ioctl, protocol, sysfs, Discovery, ScanMethod};
+use crate::discover::protocol::{self, Protocol};
+use crate::discover::{ioctl, sysfs, Discovery, ScanMethod};
 use crate::parallel::{self, InFlight, JobResult};
 use crate::plan::Planner;
 use crate::path::{DevNum, Path, PathState};
-use crate::probe::{self, Candidate, DeviceAttributes, NoAttributes, ProbeOptions, Probed};
+use crate::probe::{self, Candidate, DeviceAttributes, NoAttributes, Pretested, ProbeOptions, Probed};
 use crate::sys::nodes::{self, NodeKind, NodeOutcome};
-use crate::sys::sg_io::SgDevice;
-use crate::transport::ScsiTransport;
+use crate::sys::sg_io::{self, SgDevice, TurOutcome};
+use crate::transport::{ScsiTransport, TransportError};
 
 /// How to scan.
 #[derive(Clone)]
@@ -26,17 +27,24 @@ pub struct ScanSettings<'a> {
     pub jobs: usize,
     /// Chooses each path's prioritizer (shared with the probe threads).
     pub planner: Arc<dyn Planner + Send>,
+    /// When the round started (for `-v3` timings).
+    pub started: Option<std::time::Instant>,
+    /// Whether a udev property name can matter to the blacklist (some
+    /// `property` rule matches it): the others are dropped from each path
+    /// as soon as it is probed, which keeps a thousand paths' memory low.
+    /// `None` keeps every property.
+    pub property_matters: Option<Arc<dyn Fn(&str) -> bool + Send + Sync>>,
 }
 
 /// Finds and probes every path; `multipath_members` are devices already in
 /// multipath maps (busy because of them, not passed over). `pass_over`
-/// judges a device by its name before any I/O to it (devnode blacklist,
-/// USB), returning why it is left alone. `None` when discovery itself
-/// failed (reported).
+/// judges a device by its name and transport (when sysfs told it) before
+/// any I/O to it (devnode blacklist, USB), returning why it is left alone.
+/// `None` when discovery itself failed (reported).
 pub fn usable_paths(
     settings: &ScanSettings<'_>,
     multipath_members: &[DevNum],
-    pass_over: &dyn Fn(&str) -> Option<String>,
+    pass_over: &dyn Fn(&str, Option<Protocol>) -> Option<String>,
 ) -> Option<Vec<Path>> {
     let method = settings.method.resolve(settings.root);
     let discovery = match method {
@@ -57,14 +65,19 @@ pub fn usable_paths(
         },
     };
     report_passed_over(&discovery);
-    let mut candidates = discovery.candidates;
-    candidates.retain(|c| match pass_over(c.name.as_str()) {
-        Some(why) => {
-            debug!("{}: passed over: {why}", c.name);
-            false
-        }
-        None => true,
-    });
+    let mut protocols = discovery.protocols.into_iter();
+    let (candidates, protocols): (Vec<Candidate>, Vec<Option<Protocol>>) = discovery
+        .candidates
+        .into_iter()
+        .map(|c| (c, protocols.next()))
+        .filter(|(c, protocol)| match pass_over(c.name.as_str(), *protocol) {
+            Some(why) => {
+                debug!("{}: passed over: {why}", c.name);
+                false
+            }
+            None => true,
+        })
+        .unzip();
     if method == ScanMethod::Sysfs && settings.mknod {
         make_path_nodes(settings.root, &candidates);
     }
@@ -77,14 +90,15 @@ pub fn usable_paths(
              where a command that never ends cannot be abandoned (load the sg module)"
         );
     }
-    let mut paths = probe_all(settings, method, candidates);
-    for path in &mut paths {
-        path.protocol = match method {
-            ScanMethod::Sysfs => protocol::scsi_protocol(settings.root, path.name.as_str()).name(),
-            _ => protocol::Protocol::Unspec.name(),
+    let mut paths = probe_all(settings, method, candidates, &protocols);
+    for (path, index) in &mut paths {
+        path.protocol = match (method, protocols.get(*index).copied().flatten()) {
+            (ScanMethod::Sysfs, Some(known)) => known.name(),
+            (ScanMethod::Sysfs, None) => protocol::scsi_protocol(settings.root, path.name.as_str()).name(),
+            _ => Protocol::Unspec.name(),
         };
     }
-    Some(paths)
+    Some(paths.into_iter().map(|(path, _)| path).collect())
 }
 
 fn report_passed_over(discovery: &Discovery) {
@@ -97,29 +111,163 @@ fn report_passed_over(discovery: &Discovery) {
     }
 }
 
+/// Descriptors for everything else (device-mapper, sysfs reads,
+/// partition-table reads, stdio).
+const FD_RESERVE: usize = 64;
+
+/// TEST UNIT READY commands in flight at once, per probe job (`-j`), and
+/// at least.
+const TUR_WINDOW_PER_JOB: usize = 8;
+const TUR_WINDOW_MIN: usize = 64;
+
+/// Above this many paths, each node opened for TEST UNIT READY stays open
+/// for the path's probe; fewer are reopened, which holds no descriptor for
+/// the answered paths while unanswered ones are waited for.
+const KEEP_NODES_ABOVE: usize = 64;
+
+/// Paths per probe thread (at most `-j` threads).
+const PATHS_PER_WORKER: usize = 8;
+
+/// What the probe of one path starts from: its cached attributes and its
+/// opened node, with the answer to the first TEST UNIT READY.
+struct Prepared {
+    attrs: Option<sysfs::SysfsAttributes>,
+    /// Its node, open from its TEST UNIT READY, or why opening it failed.
+    device: Option<Result<SgDevice, TransportError>>,
+    /// Its TEST UNIT READY has not come back: nothing more is sent.
+    still_out: bool,
+    pretested: Pretested,
+}
+
+/// TEST UNIT READY commands that never came back, by path, with their
+/// nodes held open: across `--wait` rounds a path keeps one descriptor and
+/// one queued command, however many rounds ask for it.
+static HUNG: Mutex<Vec<(crate::path::DevNum, sg_io::Pending)>> = Mutex::new(Vec::new());
+
+/// A path whose command is still out answers nothing more this round.
+struct Unanswered;
+
+impl ScsiTransport for Unanswered {
+    fn execute(&self, _: &[u8], _: &mut [u8], _: Duration) -> Result<crate::transport::Completion, TransportError> {
+        Ok(sg_io::not_answered())
+    }
+}
+
 /// Probes every candidate concurrently; returns the usable and stale paths
-/// in discovery order (stale ones are reported and dropped here).
-fn probe_all(settings: &ScanSettings<'_>, method: ScanMethod, candidates: Vec<Candidate>) -> Vec<Path> {
+/// in discovery order, each with its candidate's index (stale ones are
+/// reported and dropped here).
+///
+/// First every sg node is opened and sent TEST UNIT READY at once, from
+/// this thread (sg's asynchronous interface: nothing here waits on a
+/// device), so paths that never answer cost one command timeout in all
+/// rather than one per path and worker. Then the probes run on `jobs`
+/// threads, each starting from its path's answer.
+fn probe_all(
+    settings: &ScanSettings<'_>,
+    method: ScanMethod,
+    candidates: Vec<Candidate>,
+    protocols: &[Option<Protocol>],
+) -> Vec<(Path, usize)> {
     let count = candidates.len();
-    let candidates = Arc::new(candidates);
-    let root = Arc::new(settings.root.to_path_buf());
     let options = settings.probe;
+    let root = settings.root;
+    // A descriptor per command in flight, per path whose command never
+    // came back, and per probe job.
+    raise_fd_limit(count + TUR_WINDOW_MIN + settings.jobs.saturating_mul(TUR_WINDOW_PER_JOB + 1) + FD_RESERVE);
+    let mut hung = HUNG.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    // Commands given up in earlier rounds that have come back since.
+    hung.retain_mut(|(_, pending)| !pending.returned());
+    let mut prepared: Vec<Option<Prepared>> = Vec::with_capacity(count);
+    let mut nodes: Vec<Option<std::path::PathBuf>> = Vec::with_capacity(count);
+    for (i, candidate) in candidates.iter().enumerate() {
+        let mut attrs = (method == ScanMethod::Sysfs).then(|| sysfs::SysfsAttributes::new(root, &candidate.name));
+        let usb = protocols.get(i).copied().flatten().map(|p| p == Protocol::Usb);
+        let offline = attrs.as_mut().is_some_and(|a| {
+            let offline = probe::is_offline(&*a);
+            // No descriptor held per path while the commands are out.
+            a.release_dir();
+            offline
+        });
+        let still_out = hung.iter().any(|(devnum, _)| *devnum == candidate.devnum);
+        let mut pretested = Pretested { tur: None, usb };
+        if still_out {
+            // Its command of an earlier round has not come back: it is not
+            // asked again (that would only queue behind it).
+            pretested.tur = Some(Ok(sg_io::not_answered()));
+        }
+        // Only sg nodes: opening a disk node waits for the error handler.
+        let node = match (&candidate.sg, offline || still_out) {
+            (Some(sg), false) => Some(root.join("dev").join(sg.name.as_str())),
+            _ => None,
+        };
+        nodes.push(node);
+        prepared.push(Some(Prepared { attrs, device: None, still_out, pretested }));
+    }
+    // Not all at once: a target (or scsi_debug, 192 commands) answers a
+    // flood with TASK SET FULL. Paths that never answer hold their slot
+    // one timeout, the others keep flowing through the rest.
+    let window = settings.jobs.saturating_mul(TUR_WINDOW_PER_JOB).max(TUR_WINDOW_MIN);
+    let node_refs: Vec<Option<&FsPath>> = nodes.iter().map(|n| n.as_deref()).collect();
+    // Reopening a node for its probe costs an sg open (a 32 KiB buffer)
+    // per path: worth keeping it when there are many.
+    let keep = count > KEEP_NODES_ABOVE;
+    let outcomes = sg_io::test_unit_ready_all(&node_refs, options.timeout, window, keep);
+    for ((p, outcome), candidate) in prepared.iter_mut().zip(outcomes).zip(candidates.iter()) {
+        let Some(p) = p else { continue };
+        match outcome {
+            TurOutcome::NotAsked => {}
+            TurOutcome::OpenFailed(e) => p.device = Some(Err(e)),
+            TurOutcome::Answered(answer, device) => {
+                p.pretested.tur = Some(answer);
+                p.device = device.map(Ok);
+            }
+            TurOutcome::Abandoned(pending) => {
+                p.pretested.tur = Some(Ok(sg_io::not_answered()));
+                p.still_out = true;
+                hung.push((candidate.devnum, pending));
+            }
+        }
+    }
+    drop(hung);
+    debug!(
+        "timing: TEST UNIT READY of {count} paths answered: {} ms",
+        settings.started.map_or(0, |t| t.elapsed().as_millis())
+    );
+
     // Every command may take its full timeout: TUR attempts, two INQUIRYs,
     // a page-0x80 fallback and an RTPG, plus slack for open().
     let commands = u32::from(options.tur_attempts.max(1)) + 4;
     let budget = options.timeout * commands + Duration::from_secs(2);
-    let job_candidates = Arc::clone(&candidates);
+    let job_candidates = Arc::new(candidates);
+    let candidates = Arc::clone(&job_candidates);
+    let busy = prepared.iter().filter(|p| p.as_ref().is_some_and(|p| !p.still_out)).count();
+    let prepared: Arc<Vec<Mutex<Option<Prepared>>>> = Arc::new(prepared.into_iter().map(Mutex::new).collect());
+    let job_root = Arc::new(root.to_path_buf());
     let planner = Arc::clone(&settings.planner);
-    let results = parallel::run_all(count, settings.jobs, budget, move |i| {
+    let property_matters = settings.property_matters.clone();
+    // With the TEST UNIT READYs done, a probe is a few sysfs reads and a
+    // command or two: a thread per PATHS_PER_WORKER paths, up to `-j`.
+    let workers = settings.jobs.min(busy.div_ceil(PATHS_PER_WORKER)).max(1);
+    let results = parallel::run_all(count, workers, budget, move |i| {
         let candidate = &job_candidates[i];
+        let prepared = prepared.get(i).and_then(|p| p.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).take());
         // Held until the probe returns, even after it is abandoned.
         let Some(_running) = InFlight::enter(format!("probe {}", candidate.devnum)) else {
             return Probed::Skipped("its probe from an earlier round has still not returned".into());
         };
-        probe_one(&root, method, candidate, &options, &*planner)
+        let mut probed = probe_one(&job_root, method, candidate, prepared, &options, &*planner);
+        if let (Probed::Path(path), Some(matters)) = (&mut probed, &property_matters) {
+            // Only names are judged: the values go too.
+            path.properties.retain(|(name, _)| matters(name));
+            for (_, value) in &mut path.properties {
+                *value = String::new();
+            }
+            path.properties.shrink_to_fit();
+        }
+        probed
     });
-    let mut paths = Vec::new();
-    for (candidate, result) in candidates.iter().zip(results) {
+    let mut paths = Vec::with_capacity(count);
+    for (index, (candidate, result)) in candidates.iter().zip(results).enumerate() {
         let name = &candidate.name;
         match result {
             JobResult::Done(Probed::Path(path)) => {
@@ -130,7 +278,7 @@ fn probe_all(settings: &ScanSettings<'_>, method: ScanMethod, candidates: Vec<Ca
                 if path.state == PathState::Faulty {
                     warn!("{name}: path down ({}): it joins its map as a failed path", path.fault);
                 }
-                paths.push(*path);
+                paths.push((*path, index));
             }
             JobResult::Done(Probed::Down(why, wwid)) => {
                 warn!("{name}: stale path, left out: {why}");
@@ -138,17 +286,20 @@ fn probe_all(settings: &ScanSettings<'_>, method: ScanMethod, candidates: Vec<Ca
                 // multipath-tools does; it enters no new table, but stays
                 // in a live map that holds it (see assemble).
                 if let Some(wwid) = wwid {
-                    paths.push(Path {
-                        name: candidate.name.clone(),
-                        hctl: candidate.hctl,
-                        devnum: candidate.devnum,
-                        sectors: candidate.sectors,
-                        wwid,
-                        state: PathState::Down,
-                        // No priority is asked of a down path: 0.9.4's PRIO_UNDEF.
-                        priority: -1,
-                        ..Path::default()
-                    });
+                    paths.push((
+                        Path {
+                            name: candidate.name.clone(),
+                            hctl: candidate.hctl,
+                            devnum: candidate.devnum,
+                            sectors: candidate.sectors,
+                            wwid,
+                            state: PathState::Down,
+                            // No priority is asked of a down path: 0.9.4's PRIO_UNDEF.
+                            priority: -1,
+                            ..Path::default()
+                        },
+                        index,
+                    ));
                 }
             }
             JobResult::Done(Probed::Skipped(why)) => warn!("{name}: skipped: {why}"),
@@ -162,30 +313,63 @@ fn probe_all(settings: &ScanSettings<'_>, method: ScanMethod, candidates: Vec<Ca
     paths
 }
 
+/// Raises the soft limit on open files towards `wanted` (up to the hard
+/// limit); returns the soft limit now in force.
+fn raise_fd_limit(wanted: usize) -> usize {
+    let mut limit = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    // SAFETY: getrlimit writes one rlimit.
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } != 0 {
+        return 1024;
+    }
+    let wanted = libc::rlim_t::try_from(wanted).unwrap_or(libc::rlim_t::MAX);
+    if limit.rlim_cur < wanted && limit.rlim_cur < limit.rlim_max {
+        let raised = libc::rlimit { rlim_cur: wanted.min(limit.rlim_max), rlim_max: limit.rlim_max };
+        // SAFETY: setrlimit reads one rlimit.
+        if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &raised) } == 0 {
+            limit.rlim_cur = raised.rlim_cur;
+        }
+    }
+    usize::try_from(limit.rlim_cur).unwrap_or(usize::MAX)
+}
+
 /// Probes one path through its sg node (or its sd node when sg is absent).
 /// With sysfs, cached INQUIRY data spares commands; without, all is asked.
 fn probe_one(
     root: &FsPath,
     method: ScanMethod,
     candidate: &Candidate,
+    prepared: Option<Prepared>,
     options: &ProbeOptions,
     planner: &dyn Planner,
 ) -> Probed {
-    let sysfs_attrs;
-    let attrs: &dyn DeviceAttributes = if method == ScanMethod::Sysfs {
-        sysfs_attrs = sysfs::SysfsAttributes::new(root, &candidate.name);
-        &sysfs_attrs
-    } else {
-        &NoAttributes
+    let Prepared { attrs, device, still_out, pretested } = prepared.unwrap_or(Prepared {
+        attrs: None,
+        device: None,
+        still_out: false,
+        pretested: Pretested::default(),
+    });
+    let sysfs_attrs = match attrs {
+        Some(attrs) => Some(attrs),
+        None if method == ScanMethod::Sysfs => Some(sysfs::SysfsAttributes::new(root, &candidate.name)),
+        None => None,
     };
-    let dev = root.join("dev");
-    let sg_node = candidate.sg.as_ref().map(|sg| dev.join(sg.name.as_str()));
-    let opened = match sg_node.filter(|node| node.exists()) {
-        Some(node) => SgDevice::open(&node),
-        None => SgDevice::open(&dev.join(candidate.name.as_str())),
+    let attrs: &dyn DeviceAttributes = match &sysfs_attrs {
+        Some(attrs) => attrs,
+        None => &NoAttributes,
     };
+    if still_out {
+        return probe::probe_pretested(candidate, attrs, Ok(&Unanswered), pretested, options, planner, root);
+    }
+    let opened = device.unwrap_or_else(|| {
+        let dev = root.join("dev");
+        let sg_node = candidate.sg.as_ref().map(|sg| dev.join(sg.name.as_str()));
+        match sg_node.filter(|node| node.exists()) {
+            Some(node) => SgDevice::open(&node),
+            None => SgDevice::open(&dev.join(candidate.name.as_str())),
+        }
+    });
     let transport = opened.as_ref().map(|device| device as &dyn ScsiTransport);
-    probe::probe(candidate, attrs, transport, options, planner, root)
+    probe::probe_pretested(candidate, attrs, transport, pretested, options, planner, root)
 }
 
 /// Makes the sd and sg nodes of the paths sysfs found, where missing.

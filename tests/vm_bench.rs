@@ -154,7 +154,7 @@ watch_run() {
     fi
     echo "OUTPUT"
     grep -v '^create:' /tmp/$_n.out | head -n 12
-    echo "... $(grep -c 'no answer within' /tmp/$_n.out) paths with 'no answer within', $(grep -c '^create:' /tmp/$_n.out) 'create:' lines"
+    echo "... $(grep -c -e 'no answer within' -e 'timed out after' /tmp/$_n.out) paths with 'no answer within' or 'timed out after', $(grep -c '^create:' /tmp/$_n.out) 'create:' lines"
 }
 
 hung_after() {
@@ -826,4 +826,148 @@ fn bench_mpath_boot_against_multipath_tools() {
         on_hung.iter().all(|d| !in_maps.contains(*d)),
         "hung scenario: a path that never answered went into a table"
     );
+}
+
+/// Shared libraries strace needs in the guest (glibc comes with the
+/// reference overlay's dynamically linked tools).
+fn strace_files() -> Vec<(PathBuf, String)> {
+    let mut files = Vec::new();
+    let strace = PathBuf::from("/usr/bin/strace");
+    if !strace.exists() {
+        return files;
+    }
+    files.push((strace.clone(), "/usr/bin/strace".into()));
+    if let Ok(out) = Command::new("ldd").arg(&strace).output() {
+        for lib in String::from_utf8_lossy(&out.stdout).split_whitespace() {
+            if lib.starts_with('/') && std::path::Path::new(lib).exists() {
+                files.push((PathBuf::from(lib), lib.to_string()));
+            }
+        }
+    }
+    files
+}
+
+/// A quicker profile than the benchmark (not a test: `MPATH_VM_KIT=...
+/// cargo test --release --test vm_bench profile -- --ignored --nocapture`):
+/// 1024 paths, first run and rerun at -v3 with syscall counts (strace -c
+/// -f when the host has strace), of this build and, when
+/// `MPATH_BENCH_BASE` names another binary, of that one in the same guest;
+/// then 64 of the paths behind a host held in error recovery. Prints the
+/// guest's sections; asserts outcomes only.
+#[test]
+#[ignore = "profile: run by hand"]
+fn profile() {
+    let mut files = vec![(gnu_time(), "/usr/bin/time".to_string())];
+    files.extend(strace_files());
+    let base = std::env::var_os("MPATH_BENCH_BASE").map(PathBuf::from);
+    let mut bins = vec!["/usr/sbin/mpath-boot"];
+    if let Some(extra) = std::env::var_os("MPATH_BENCH_EXTRA").map(PathBuf::from) {
+        files.push((extra, "/usr/sbin/mpath-boot-extra".into()));
+        bins.insert(0, "/usr/sbin/mpath-boot-extra");
+    }
+    if let Some(base) = &base {
+        files.push((base.clone(), "/usr/sbin/mpath-boot-base".into()));
+        bins.insert(0, "/usr/sbin/mpath-boot-base");
+    }
+    // Quick: no strace, no -j 1 run (MPATH_PROFILE_QUICK).
+    let full = std::env::var_os("MPATH_PROFILE_QUICK").is_none();
+    let mut s = String::from(HELPERS);
+    s += &format!("section load load_scsi_debug '{PARAMS_1024}' 1024 || exit 30\n");
+    s += "section sysfs_attrs sh -c 'ls /sys/block/sda/device/; ulimit -n; ulimit -Hn'\n";
+    let skip_hung = std::env::var_os("MPATH_PROFILE_NO_HUNG").is_some();
+    for round in 0..2 {
+        for (i, bin) in bins.iter().enumerate() {
+            let p = format!("r{round}b{i}");
+            s += &format!(
+                r#"
+section {p}_first measure {p}_first {bin} -v$(( 3 * (1 - {round}) ))
+section {p}_first_stages sh -c 'grep -E "timing" /tmp/{p}_first.out'
+section {p}_rerun measure {p}_rerun {bin} -v$(( 3 * (1 - {round}) ))
+section {p}_rerun_stages sh -c 'grep -E "timing" /tmp/{p}_rerun.out'
+section {p}_tables sh -c 'dmsetup table | sort | md5sum; dmsetup table | wc -l'
+if [ -x /usr/bin/strace ] && [ {round} = 0 ] && {full}; then
+  section {p}_strace_rerun sh -c 'strace -f -c -o /tmp/{p}.strace {bin} -v0; head -n 25 /tmp/{p}.strace'
+fi
+{full} && section {p}_rss_j1 measure {p}_rss_j1 {bin} -v0 -j 1
+{bin} -F -v0 > /dev/null 2>&1
+if [ -x /usr/bin/strace ] && [ {round} = 0 ] && {full}; then
+  section {p}_strace_first sh -c 'strace -f -c -o /tmp/{p}.strace1 {bin} -v0; head -n 25 /tmp/{p}.strace1'
+  {bin} -F -v0 > /dev/null 2>&1
+fi
+"#
+            );
+        }
+    }
+    if !skip_hung {
+        s += &format!(
+            r#"
+last=$(ls /sys/class/scsi_host | sort -V | tail -n 1)
+before=" $(ls /sys/class/scsi_host | tr '\n' ' ') "
+for d in /sys/class/scsi_device/${{last#host}}:0:0:*; do echo 1 > $d/device/delete; done
+wait_until 300 sh -c '[ $(ls -d /sys/block/sd* 2>/dev/null | wc -l) -eq 960 ]' || exit 31
+echo 1 > $sdbg/num_tgts && echo 1 > $sdbg/add_host || exit 32
+wait_until 600 sh -c '[ $(ls -d /sys/block/sd* 2>/dev/null | wc -l) -eq 1024 ]' || exit 33
+for d in /sys/block/sd*; do wait_until 60 test -s $d/device/wwid || exit 34; done
+hung=""
+for h in $(ls /sys/class/scsi_host); do case "$before" in *" $h "*) ;; *) hung=$h ;; esac; done
+[ -n "$hung" ] || exit 35
+echo "HUNG_HOST ${{hung#host}}"
+quiet 60
+section hung_state sh -c "echo recovery > /sys/class/scsi_host/$hung/state && cat /sys/class/scsi_host/$hung/state"
+section hung_run watch_run hung {HUNG_CAP_S} /usr/sbin/mpath-boot --timeout {HUNG_TIMEOUT_S}
+section hung_tables sh -c 'dmsetup table | wc -l; dmsetup table | grep -c multipath'
+section hung_rerun watch_run hung2 {HUNG_CAP_S} /usr/sbin/mpath-boot --timeout {HUNG_TIMEOUT_S}
+# Let the host go, or the power-off's cache flush waits on it forever.
+echo running > /sys/class/scsi_host/$hung/state
+sleep 3
+"#
+        );
+    }
+    let config = VmConfig {
+        name: "bench-profile",
+        script: s,
+        overlays: vec![reference::reference_overlay()],
+        files,
+        timeout: Duration::from_secs(3600),
+        memory_mb: MEMORY_MB,
+        ..Default::default()
+    };
+    let run = boot(&config);
+    println!("{}", run.console);
+    run.assert_success();
+}
+
+/// Tables of this build against `MPATH_BENCH_BASE`'s on 1024 paths, three
+/// times over (not a test: run by hand). Prints any difference.
+#[test]
+#[ignore = "profile: run by hand"]
+fn profile_tables() {
+    let base = PathBuf::from(std::env::var_os("MPATH_BENCH_BASE").expect("MPATH_BENCH_BASE"));
+    let mut s = String::from(HELPERS);
+    s += &format!("section load load_scsi_debug '{PARAMS_1024}' 1024 || exit 30\n");
+    for i in 0..3 {
+        s += &format!(
+            r#"
+mpath-boot-base -v0 > /dev/null 2>&1; dmsetup table | sort > /tmp/a{i}
+mpath-boot -F -v0 > /dev/null 2>&1
+mpath-boot -v3 > /tmp/new{i}.out 2>&1; dmsetup table | sort > /tmp/b{i}
+mpath-boot -v0 > /dev/null 2>&1; dmsetup table | sort > /tmp/c{i}
+section diff{i} sh -c 'wc -l /tmp/a{i} /tmp/b{i}; diff /tmp/a{i} /tmp/b{i} | head -n 20; diff /tmp/b{i} /tmp/c{i} | head -n 6; grep -E "stale|skipped|warn|error|vanished" /tmp/new{i}.out | head -n 20'
+mpath-boot -F -v0 > /dev/null 2>&1
+"#
+        );
+    }
+    let config = VmConfig {
+        name: "bench-profile-tables",
+        script: s,
+        files: vec![(base, "/usr/sbin/mpath-boot-base".into())],
+        timeout: Duration::from_secs(1800),
+        memory_mb: MEMORY_MB,
+        ..Default::default()
+    };
+    let run = boot(&config);
+    for i in 0..3 {
+        println!("--- diff{i}\n{}", run.section(&format!("diff{i}")));
+    }
+    run.assert_success();
 }

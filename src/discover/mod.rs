@@ -20,6 +20,9 @@ pub struct Discovery {
     pub candidates: Vec<Candidate>,
     /// Devices not considered, with the reason (in use, not a disk, ...).
     pub passed_over: Vec<(DevName, String)>,
+    /// The transport of each candidate, same order (sysfs scan only; the
+    /// ioctl scan leaves it empty: no sysfs, no protocol).
+    pub protocols: Vec<protocol::Protocol>,
 }
 
 /// How to discover.

@@ -66,10 +66,28 @@ impl core::fmt::Display for Protocol {
 /// 0.9.4 starts from for every `sd` device.
 pub fn scsi_protocol(root: &Path, block_name: &str) -> Protocol {
     match ancestry(root, block_name) {
-        Some(chain) => protocol_of(root, &chain),
+        Some(chain) => protocol_of(root, &chain, &mut Subsystems::default()),
         None => Protocol::Unspec,
     }
 }
+
+/// The protocol of the SCSI disk whose canonical sysfs device path is
+/// `device` (under `sys`, the canonical `<root>/sys`): what
+/// [`scsi_protocol`] finds, for a caller that resolved the path already.
+/// `subsystems` remembers each directory's subsystem across calls (the
+/// disks of one host share their ancestors).
+pub fn protocol_at(root: &Path, sys: &Path, device: &Path, subsystems: &mut Subsystems) -> Protocol {
+    let chain: Vec<PathBuf> = device
+        .ancestors()
+        .take_while(|dir| dir.starts_with(sys) && *dir != sys)
+        .map(Path::to_path_buf)
+        .collect();
+    protocol_of(root, &chain, subsystems)
+}
+
+/// Subsystems of sysfs device directories already looked up.
+#[derive(Debug, Default)]
+pub struct Subsystems(std::collections::HashMap<PathBuf, Option<String>>);
 
 /// True when 0.9.4 would see the disk as USB-attached (and skip it unless
 /// `allow_usb_devices` is set).
@@ -93,7 +111,7 @@ fn ancestry(root: &Path, block_name: &str) -> Option<Vec<PathBuf>> {
     Some(chain)
 }
 
-fn protocol_of(root: &Path, chain: &[PathBuf]) -> Protocol {
+fn protocol_of(root: &Path, chain: &[PathBuf], subsystems: &mut Subsystems) -> Protocol {
     // The SCSI device: the nearest ancestor named H:C:T:L.
     let Some(sdev_index) = chain.iter().position(|d| is_hctl(&dir_name(d))) else {
         return Protocol::Unspec;
@@ -105,10 +123,14 @@ fn protocol_of(root: &Path, chain: &[PathBuf]) -> Protocol {
     if has_sas_address && above_sdev.iter().any(|d| is_end_device(&dir_name(d))) {
         return Protocol::Sas;
     }
-    if above_sdev
-        .iter()
-        .any(|d| subsystem(d).as_deref() == Some("usb"))
-    {
+    if above_sdev.iter().any(|d| {
+        subsystems
+            .0
+            .entry(d.clone())
+            .or_insert_with(|| subsystem(d))
+            .as_deref()
+            == Some("usb")
+    }) {
         return Protocol::Usb;
     }
     // The SCSI target is the parent of the SCSI device; FC puts the remote

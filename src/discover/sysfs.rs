@@ -45,7 +45,9 @@ pub fn scan(root: &Path) -> Result<Discovery, SysfsError> {
     let block = root.join("sys/block");
     let entries = fs::read_dir(&block).map_err(|e| SysfsError::NoBlockDir(block.clone(), e))?;
     let mounts = super::mounted_devices(root);
-    let mut found: Vec<(std::string::String, Candidate)> = Vec::new();
+    let listed = crate::sys::blockdev::proc_partitions(root);
+    let sys = fs::canonicalize(root.join("sys")).ok();
+    let mut found: Vec<(PathBuf, Candidate)> = Vec::new();
     let mut discovery = Discovery::default();
     for entry in entries.flatten() {
         let file_name = entry.file_name();
@@ -54,12 +56,10 @@ pub fn scan(root: &Path) -> Result<Discovery, SysfsError> {
             continue;
         }
         let Some(dev) = dev_name(name) else { continue };
-        match candidate(root, name, &mounts) {
+        match candidate(root, name, &mounts, listed.as_ref()) {
             Ok(c) => {
                 // multipath-tools walks paths in udev order: by sysfs device path.
-                let syspath = fs::canonicalize(block.join(name))
-                    .map(|p| p.to_string_lossy().into_owned())
-                    .unwrap_or_default();
+                let syspath = device_path(&block, name, sys.as_deref()).unwrap_or_default();
                 found.push((syspath, c));
             }
             Err(why) => discovery.passed_over.push((dev, why)),
@@ -68,7 +68,15 @@ pub fn scan(root: &Path) -> Result<Discovery, SysfsError> {
     if found.len() > MAX_PATHS {
         return Err(SysfsError::TooManyPaths(found.len()));
     }
-    found.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.name.cmp(&b.1.name)));
+    found.sort_by(|a, b| a.0.as_os_str().cmp(b.0.as_os_str()).then_with(|| a.1.name.cmp(&b.1.name)));
+    let mut subsystems = super::protocol::Subsystems::default();
+    discovery.protocols = found
+        .iter()
+        .map(|(syspath, _)| match &sys {
+            Some(sys) if !syspath.as_os_str().is_empty() => super::protocol::protocol_at(root, sys, syspath, &mut subsystems),
+            _ => super::protocol::Protocol::Unspec,
+        })
+        .collect();
     discovery.candidates = found.into_iter().map(|(_, c)| c).collect();
     discovery.passed_over.sort();
     Ok(discovery)
@@ -79,10 +87,41 @@ pub fn scan(root: &Path) -> Result<Discovery, SysfsError> {
 /// once per disk event and must not read every other disk each time.
 pub fn examine(root: &Path, name: &str) -> Result<Candidate, std::string::String> {
     let mounts = super::mounted_devices(root);
-    candidate(root, name, &mounts)
+    let listed = crate::sys::blockdev::proc_partitions(root);
+    candidate(root, name, &mounts, listed.as_ref())
 }
 
-fn candidate(root: &Path, name: &str, mounts: &[DevNum]) -> Result<Candidate, std::string::String> {
+/// The canonical sysfs device path of block device `name`: its
+/// `/sys/block` link resolved lexically (sysfs has no symlinks inside
+/// `devices/`), which spares realpath's walk; canonicalized when that does
+/// not land under `sys`.
+fn device_path(block: &Path, name: &str, sys: Option<&Path>) -> Option<PathBuf> {
+    let link = block.join(name);
+    let lexical = fs::read_link(&link).ok().and_then(|target| {
+        let mut out = if target.is_absolute() { PathBuf::new() } else { sys?.join("block") };
+        for part in target.components() {
+            match part {
+                std::path::Component::ParentDir => {
+                    out.pop();
+                }
+                std::path::Component::CurDir => {}
+                other => out.push(other.as_os_str()),
+            }
+        }
+        Some(out)
+    });
+    match (lexical, sys) {
+        (Some(path), Some(sys)) if path.starts_with(sys) && !path.as_os_str().is_empty() => Some(path),
+        _ => fs::canonicalize(&link).ok(),
+    }
+}
+
+fn candidate(
+    root: &Path,
+    name: &str,
+    mounts: &[DevNum],
+    listed: Option<&crate::sys::blockdev::Listed>,
+) -> Result<Candidate, std::string::String> {
     let disk = root.join("sys/block").join(name);
     let device = disk.join("device");
     let devnum = read_text(&disk.join("dev"))
@@ -102,11 +141,14 @@ fn candidate(root: &Path, name: &str, mounts: &[DevNum]) -> Result<Candidate, st
     if sectors == 0 {
         return Err("size is 0 (no medium?)".into());
     }
-    if let Some(why) = in_use(root, name, devnum, mounts) {
+    if let Some(why) = in_use(root, name, devnum, mounts, listed) {
         return Err(why);
     }
     let sg = first_entry(&device.join("scsi_generic")).and_then(|n| {
-        let devnum = read_text(&device.join("scsi_generic").join(&n).join("dev")).and_then(|t| DevNum::parse(&t))?;
+        // sg numbers its nodes 21:N for sgN; the dev file only when the
+        // name says nothing.
+        let devnum = sg_devnum(&n)
+            .or_else(|| read_text(&device.join("scsi_generic").join(&n).join("dev")).and_then(|t| DevNum::parse(&t)))?;
         Some(SgNode { name: dev_name(&n)?, devnum })
     });
     let handler = read_text(&device.join("dh_state"))
@@ -127,14 +169,37 @@ fn candidate(root: &Path, name: &str, mounts: &[DevNum]) -> Result<Candidate, st
     })
 }
 
+/// The device number of sg node `name` (`sg3` -> 21:3): the sg driver
+/// gives node N the minor N under major 21.
+fn sg_devnum(name: &str) -> Option<DevNum> {
+    let index = name.strip_prefix("sg")?;
+    if index.is_empty() || !index.bytes().all(|b| b.is_ascii_digit()) || (index.len() > 1 && index.starts_with('0')) {
+        return None;
+    }
+    Some(DevNum { major: 21, minor: index.parse().ok().filter(|&m: &u32| m < (1 << 20))? })
+}
+
 /// Why a disk must not be touched, if it is in use: mounted (itself or a
 /// partition), or held by anything but a multipath map (say LVM or a
 /// partition map). Membership in a multipath map is fine: that map is
 /// exactly what a rerun reloads.
-fn in_use(root: &Path, name: &str, devnum: DevNum, mounts: &[DevNum]) -> Option<std::string::String> {
+fn in_use(
+    root: &Path,
+    name: &str,
+    devnum: DevNum,
+    mounts: &[DevNum],
+    listed: Option<&crate::sys::blockdev::Listed>,
+) -> Option<std::string::String> {
     let disk = root.join("sys/block").join(name);
     let mut nodes = vec![(name.to_owned(), devnum)];
-    if let Ok(entries) = fs::read_dir(&disk) {
+    if let Some(listed) = listed {
+        // /proc/partitions names the partitions; sysfs confirms them.
+        for (part, num) in listed.partition_names(name) {
+            if disk.join(part).join("partition").exists() {
+                nodes.push((part.clone(), *num));
+            }
+        }
+    } else if let Ok(entries) = fs::read_dir(&disk) {
         for entry in entries.flatten() {
             let part = entry.file_name().to_string_lossy().into_owned();
             if part.starts_with(name) && entry.path().join("partition").exists() {
@@ -184,12 +249,27 @@ fn read_text(path: &Path) -> Option<std::string::String> {
 
 /// Reads a whole (small) attribute into `buf`; `None` if absent or unreadable.
 fn read_into(path: &Path, buf: &mut [u8]) -> Option<usize> {
-    let mut file = fs::File::open(path).ok()?;
+    use std::os::unix::ffi::OsStrExt;
+    let path = std::ffi::CString::new(path.as_os_str().as_bytes()).ok()?;
+    read_all(fs::File::from(open_raw(libc::AT_FDCWD, &path, libc::O_RDONLY)?), buf)
+}
+
+/// sysfs gives an attribute in one read of up to a page: a shorter read
+/// than asked and than a page is the end, without asking again.
+const SYSFS_PAGE: usize = 4096;
+
+fn read_all(mut file: fs::File, buf: &mut [u8]) -> Option<usize> {
     let mut total = 0;
     while total < buf.len() {
         match file.read(&mut buf[total..]) {
             Ok(0) => break,
-            Ok(n) => total += n,
+            Ok(n) => {
+                let asked = buf.len() - total;
+                total += n;
+                if n < asked && n < SYSFS_PAGE {
+                    break;
+                }
+            }
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
             Err(_) => return None,
         }
@@ -198,21 +278,84 @@ fn read_into(path: &Path, buf: &mut [u8]) -> Option<usize> {
 }
 
 /// Cached SCSI data of one disk, from `<root>/sys/block/<name>/device/`.
+/// Each attribute is read from sysfs once per probe (the probe asks for
+/// some several times), relative to the device directory opened once.
 pub struct SysfsAttributes {
     device: PathBuf,
+    /// The device directory, opened on the first read (None: opening
+    /// failed, paths are used).
+    dir: std::cell::OnceCell<Option<std::os::fd::OwnedFd>>,
+    /// Attributes read so far: (attribute, its bytes or None if absent).
+    cache: std::cell::RefCell<Vec<(Attr, Option<Vec<u8>>)>>,
 }
 
 impl SysfsAttributes {
     pub fn new(root: &Path, name: &str) -> SysfsAttributes {
         SysfsAttributes {
             device: root.join("sys/block").join(name).join("device"),
+            dir: std::cell::OnceCell::new(),
+            cache: std::cell::RefCell::new(Vec::new()),
         }
     }
+
+    /// Closes the device directory (reopened on the next read): the
+    /// attributes read so far stay.
+    pub fn release_dir(&mut self) {
+        self.dir = std::cell::OnceCell::new();
+    }
+
+    fn open_attr(&self, attr: Attr) -> Option<fs::File> {
+        use std::os::unix::ffi::OsStrExt;
+        let dir = self.dir.get_or_init(|| {
+            let path = std::ffi::CString::new(self.device.as_os_str().as_bytes()).ok()?;
+            open_raw(libc::AT_FDCWD, &path, libc::O_PATH | libc::O_DIRECTORY)
+        });
+        let Some(dir) = dir else {
+            return fs::File::open(self.device.join(attr.sysfs_name())).ok();
+        };
+        let name = match attr {
+            Attr::Inquiry => c"inquiry",
+            Attr::Vpd83 => c"vpd_pg83",
+            Attr::Vpd80 => c"vpd_pg80",
+            Attr::State => c"state",
+            Attr::AccessState => c"access_state",
+            Attr::PreferredPath => c"preferred_path",
+            Attr::Vpd0 => c"vpd_pg0",
+        };
+        open_raw(std::os::fd::AsRawFd::as_raw_fd(dir), name, libc::O_RDONLY).map(fs::File::from)
+    }
+}
+
+/// openat(2) with O_CLOEXEC, as the system call itself: the C library's
+/// wrapper adds an fcntl(2) per open for kernels older than 2.6.23.
+fn open_raw(dir: libc::c_int, path: &std::ffi::CStr, flags: libc::c_int) -> Option<std::os::fd::OwnedFd> {
+    use std::os::fd::FromRawFd;
+    // SAFETY: a NUL-terminated path and plain flags; no memory is written.
+    let fd = unsafe { libc::syscall(libc::SYS_openat, dir, path.as_ptr(), flags | libc::O_CLOEXEC, 0) };
+    let fd = libc::c_int::try_from(fd).ok().filter(|&fd| fd >= 0)?;
+    // SAFETY: fd is a fresh descriptor nobody else owns.
+    Some(unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) })
 }
 
 impl DeviceAttributes for SysfsAttributes {
     fn read(&self, attr: Attr, buf: &mut [u8]) -> Option<usize> {
-        read_into(&self.device.join(attr.sysfs_name()), buf)
+        let cached = self.cache.borrow().iter().find(|(a, _)| *a == attr).map(|(_, bytes)| bytes.clone());
+        let bytes = match cached {
+            Some(bytes) => bytes,
+            None => {
+                let mut page = [0u8; crate::probe::PAGE_MAX];
+                let bytes = self
+                    .open_attr(attr)
+                    .and_then(|file| read_all(file, &mut page))
+                    .map(|n| page[..n].to_vec());
+                self.cache.borrow_mut().push((attr, bytes.clone()));
+                bytes
+            }
+        };
+        let bytes = bytes?;
+        let n = bytes.len().min(buf.len());
+        buf[..n].copy_from_slice(&bytes[..n]);
+        Some(n)
     }
 }
 
@@ -267,6 +410,8 @@ mod tests {
         let found = scan(&tree.root).unwrap();
         let names: Vec<&str> = found.candidates.iter().map(|c| c.name.as_str()).collect();
         assert_eq!(names, ["sda", "sdb"]);
+        let one_by_one: Vec<_> = names.iter().map(|n| super::super::protocol::scsi_protocol(&tree.root, n)).collect();
+        assert_eq!(found.protocols, one_by_one);
         let sda = &found.candidates[0];
         assert_eq!(sda.hctl, Hctl { host: 0, channel: 0, target: 0, lun: 0 });
         assert_eq!(sda.devnum, DevNum { major: 8, minor: 0 });
@@ -306,6 +451,20 @@ mod tests {
     }
 
     #[test]
+    fn mounted_partition_listed_in_proc_partitions_is_passed_over() {
+        let tree = Tree::new("mounted-listed");
+        tree.disk("sda", "0:0:0:0", 0, "0", "sg0");
+        tree.disk("sdaa", "0:0:0:1", 16, "0", "sg1");
+        tree.write("sys/block/sda/sda1/partition", "1\n");
+        tree.write("proc/partitions", "major minor  #blocks  name\n\n   8 0 8192 sda\n   8 1 100 sda1\n   8 16 8192 sdaa\n");
+        tree.write("proc/self/mountinfo", "22 1 8:1 / /boot rw - ext4 /dev/sda1 rw\n");
+        let found = scan(&tree.root).unwrap();
+        let names: Vec<&str> = found.candidates.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(names, ["sdaa"]);
+        assert!(found.passed_over[0].1.contains("sda1 is mounted"));
+    }
+
+    #[test]
     fn garbage_attributes_pass_the_disk_over() {
         let tree = Tree::new("garbage");
         tree.disk("sda", "0:0:0:0", 0, "0", "sg0");
@@ -333,5 +492,47 @@ mod tests {
         let mut buf = [0u8; 16];
         assert_eq!(attrs.read(Attr::Vpd83, &mut buf), Some(4));
         assert_eq!(attrs.read(Attr::Vpd80, &mut buf), None);
+    }
+
+    #[test]
+    fn attributes_are_read_once_and_cut_to_the_buffer() {
+        let tree = Tree::new("attrs-once");
+        tree.disk("sda", "0:0:0:0", 0, "0", "sg0");
+        let page: Vec<u8> = (0..100u8).collect();
+        fs::write(tree.root.join("sys/block/sda/device/vpd_pg83"), &page).unwrap();
+        let attrs = SysfsAttributes::new(&tree.root, "sda");
+        let mut small = [0u8; 10];
+        assert_eq!(attrs.read(Attr::Vpd83, &mut small), Some(10));
+        assert_eq!(small[..], page[..10]);
+        // Changed on disk: the probe keeps what it read first, whole.
+        fs::write(tree.root.join("sys/block/sda/device/vpd_pg83"), [9u8; 3]).unwrap();
+        let mut big = [0u8; 200];
+        assert_eq!(attrs.read(Attr::Vpd83, &mut big), Some(100));
+        assert_eq!(big[..100], page[..]);
+        // Absent stays absent.
+        assert_eq!(attrs.read(Attr::Vpd80, &mut big), None);
+        fs::write(tree.root.join("sys/block/sda/device/vpd_pg80"), [1u8; 4]).unwrap();
+        assert_eq!(attrs.read(Attr::Vpd80, &mut big), None);
+    }
+
+    #[test]
+    fn sg_device_numbers_follow_the_node_name() {
+        assert_eq!(sg_devnum("sg0"), Some(DevNum { major: 21, minor: 0 }));
+        assert_eq!(sg_devnum("sg1023"), Some(DevNum { major: 21, minor: 1023 }));
+        for odd in ["sg", "sg01", "sgx", "sg-1", "sd0", "sg99999999999"] {
+            assert_eq!(sg_devnum(odd), None, "{odd}");
+        }
+    }
+
+    #[test]
+    fn a_relative_block_link_resolves_like_realpath() {
+        let tree = Tree::new("relative-link");
+        let dev_dir = tree.root.join("sys/devices/pseudo_0/adapter0/host0/target0:0:0/0:0:0:0/block/sda");
+        fs::create_dir_all(&dev_dir).unwrap();
+        symlink("../devices/pseudo_0/adapter0/host0/target0:0:0/0:0:0:0/block/sda", tree.root.join("sys/block/sda")).unwrap();
+        let sys = fs::canonicalize(tree.root.join("sys")).unwrap();
+        let block = tree.root.join("sys/block");
+        assert_eq!(device_path(&block, "sda", Some(&sys)), fs::canonicalize(block.join("sda")).ok());
+        assert_eq!(device_path(&block, "sdz", Some(&sys)), None);
     }
 }

@@ -57,6 +57,80 @@ pub fn name_of(root: &Path, devnum: &str) -> Option<String> {
     link.file_name()?.to_str().map(str::to_owned)
 }
 
+/// The kernel's block devices and partitions from `<root>/proc/partitions`:
+/// one read for every disk instead of a sysfs walk per disk.
+#[derive(Debug, Default)]
+pub struct Listed {
+    /// Device number -> name.
+    names: std::collections::HashMap<crate::path::DevNum, String>,
+    /// Disk name -> what looks like its partitions (`sda1`, `nvme0n1p1`).
+    parts: std::collections::HashMap<String, Vec<(String, crate::path::DevNum)>>,
+}
+
+impl Listed {
+    /// The name of block device `devnum` (`8:0`).
+    pub fn name_of(&self, devnum: &str) -> Option<&str> {
+        self.names.get(&crate::path::DevNum::parse(devnum)?).map(String::as_str)
+    }
+
+    /// What is named as a partition of disk `name`, with device numbers
+    /// (not confirmed by sysfs).
+    pub fn partition_names(&self, name: &str) -> &[(String, crate::path::DevNum)] {
+        self.parts.get(name).map_or(&[], Vec::as_slice)
+    }
+}
+
+/// Reads `<root>/proc/partitions`; `None` when proc is not mounted.
+pub fn proc_partitions(root: &Path) -> Option<Listed> {
+    let text = std::fs::read_to_string(root.join("proc/partitions")).ok()?;
+    let mut listed = Listed::default();
+    for line in text.lines() {
+        let mut fields = line.split_whitespace();
+        let (Some(major), Some(minor), Some(_blocks), Some(name)) = (fields.next(), fields.next(), fields.next(), fields.next()) else {
+            continue;
+        };
+        let (Ok(major), Ok(minor)) = (major.parse(), minor.parse()) else { continue };
+        listed.names.insert(crate::path::DevNum { major, minor }, name.to_owned());
+        let base = name.trim_end_matches(|c: char| c.is_ascii_digit());
+        if base.is_empty() || base.len() == name.len() {
+            continue;
+        }
+        for disk in [Some(base), base.strip_suffix('p')].into_iter().flatten() {
+            if named_as_partition(disk, name) {
+                listed.parts.entry(disk.to_owned()).or_default().push((name.to_owned(), crate::path::DevNum { major, minor }));
+            }
+        }
+    }
+    Some(listed)
+}
+
+/// True when `part` is named as a partition of disk `disk` is (`sda1`,
+/// `nvme0n1p1`): the disk's name, an optional `p`, digits.
+pub fn named_as_partition(disk: &str, part: &str) -> bool {
+    let Some(rest) = part.strip_prefix(disk) else { return false };
+    let digits = rest.strip_prefix('p').unwrap_or(rest);
+    !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// [`partitions_of`], finding the candidates in a [`proc_partitions`]
+/// list; each is still confirmed (and numbered) by its sysfs `partition`.
+pub fn partitions_listed(root: &Path, name: &str, listed: &Listed) -> Vec<(String, u32)> {
+    let candidates = listed.partition_names(name);
+    if candidates.is_empty() {
+        return Vec::new();
+    }
+    let dir = root.join("sys/block").join(name);
+    let mut parts: Vec<(String, u32)> = candidates
+        .iter()
+        .filter_map(|(part, _)| {
+            let number = std::fs::read_to_string(dir.join(part).join("partition")).ok()?;
+            Some((part.clone(), number.trim().parse().ok()?))
+        })
+        .collect();
+    parts.sort_by_key(|p| p.1);
+    parts
+}
+
 /// The kernel's partitions of disk `name` (`sda1` -> 1), from sysfs.
 pub fn partitions_of(root: &Path, name: &str) -> Vec<(String, u32)> {
     let dir = root.join("sys/block").join(name);
@@ -67,6 +141,11 @@ pub fn partitions_of(root: &Path, name: &str) -> Vec<(String, u32)> {
         .flatten()
         .filter_map(|e| {
             let part = e.file_name().into_string().ok()?;
+            // Partitions are named after their disk (sda1, nvme0n1p1);
+            // the disk's other entries need no look.
+            if !part.starts_with(name) || part == name {
+                return None;
+            }
             let number = std::fs::read_to_string(e.path().join("partition")).ok()?;
             Some((part, number.trim().parse().ok()?))
         })
@@ -143,11 +222,34 @@ mod tests {
     use crate::test_support::TempRoot;
 
     #[test]
+    fn proc_partitions_lists_devices_and_their_partitions() {
+        let root = TempRoot::new("blockdev-proc");
+        root.write(
+            "proc/partitions",
+            "major minor  #blocks  name\n\n   8        0      16384 sda\n   8        1       1024 sda1\n  65      160       1024 sdaa\n 259        0        100 nvme0n1\n 259        1         50 nvme0n1p1\n garbage\n",
+        );
+        root.write("sys/block/sda/sda1/partition", "1\n");
+        root.write("sys/block/nvme0n1/nvme0n1p1/partition", "1\n");
+        let listed = proc_partitions(&root.0).unwrap();
+        assert_eq!(listed.names.len(), 5);
+        assert_eq!(listed.name_of("65:160"), Some("sdaa"));
+        assert_eq!(listed.name_of("8:1"), Some("sda1"));
+        assert_eq!(listed.name_of("8:2"), None);
+        assert_eq!(partitions_listed(&root.0, "sda", &listed), [("sda1".to_string(), 1)]);
+        assert_eq!(partitions_listed(&root.0, "nvme0n1", &listed), [("nvme0n1p1".to_string(), 1)]);
+        assert!(partitions_listed(&root.0, "sdaa", &listed).is_empty());
+        assert!(named_as_partition("sda", "sda12") && !named_as_partition("sda", "sdaa") && !named_as_partition("sda", "sda"));
+        assert!(proc_partitions(&root.0.join("nowhere")).is_none());
+    }
+
+    #[test]
     fn partitions_are_the_entries_with_a_partition_number() {
         let root = TempRoot::new("blockdev-parts");
         root.write("sys/block/sda/sda2/partition", "2\n");
         root.write("sys/block/sda/sda1/partition", "1\n");
         root.write("sys/block/sda/queue/partition", "junk\n");
+        // Not named after the disk: never a partition of it.
+        root.write("sys/block/sda/holders/partition", "3\n");
         root.write("sys/block/sda/size", "16384\n");
         let parts = partitions_of(&root.0, "sda");
         assert_eq!(parts, [("sda1".to_string(), 1), ("sda2".to_string(), 2)]);

@@ -183,22 +183,20 @@ impl DeviceMapper {
         self.dm.version().map_err(map_error("query device-mapper version"))
     }
 
+    /// One DM_TABLE_STATUS: the kernel fills in the name, UUID, device
+    /// number and open count with the table.
     fn info(&self, id: &DevId<'_>, what: &str) -> Result<Option<MapInfo>, MapError> {
-        let info = match self.dm.device_info(id) {
-            Ok(info) => info,
+        let (info, targets) = match self
+            .dm
+            .table_status(id, DmOptions::default().set_flags(DmFlags::DM_STATUS_TABLE))
+        {
+            Ok(answer) => answer,
             Err(err) if errno_of(&err) == Some(nix::errno::Errno::ENXIO) => return Ok(None),
-            Err(err) => return Err(map_error(format!("look up {what}"))(err)),
+            Err(err) => return Err(map_error(format!("read the table of {what}"))(err)),
         };
         let name = info.name().map(|n| n.to_string()).unwrap_or_default();
         let uuid = info.uuid().map(|u| u.to_string()).unwrap_or_default();
         let device = info.device();
-        let targets = match self
-            .dm
-            .table_status(id, DmOptions::default().set_flags(DmFlags::DM_STATUS_TABLE))
-        {
-            Ok((_, targets)) => targets,
-            Err(err) => return Err(map_error(format!("read the table of {what}"))(err)),
-        };
         Ok(Some(MapInfo {
             name,
             uuid,
