@@ -437,7 +437,11 @@ impl Booted {
         }
         // mpath-boot removed the sessions' disks' own partitions: nothing
         // but the map can claim the root file system.
-        let parts: Vec<String> = self.lines("PART").into_iter().map(|f| f.join(" ")).collect();
+        let parts: Vec<String> = self
+            .lines("PART")
+            .into_iter()
+            .map(|f| f.join(" "))
+            .collect();
         if !parts.is_empty() {
             return Err(self.problem(&format!("path partitions left: {parts:?}")));
         }
@@ -655,6 +659,21 @@ fn iscsi_root_on_two_portals_is_mounted_from_the_multipath_map() {
                 "mpath_boot.paths=2",
             ],
         },
+        // The same, with the image built on a host that also has
+        // multipath-tools and multipath-tools-boot: its local-top/multipath
+        // runs after mpath-boot's (both wait for iscsi) and finds the map.
+        Initiator {
+            name: "iscsi-mpt-uuid-initramfs-tools",
+            initrd: "initramfs-tools-mpt.img",
+            host: 6,
+            starts_after_logins: Some("Begin: mpath-boot: assembling multipath maps"),
+            append: &[
+                "root=UUID={FS_UUID}",
+                "ip={IP1}::{P1}:255.255.255.0::eth0:off",
+                "mpath_boot.wait=120",
+                "mpath_boot.paths=2",
+            ],
+        },
         // dracut: one netroot= per portal, one ip= per interface.
         Initiator {
             name: "iscsi-dracut-systemd",
@@ -706,7 +725,20 @@ fn iscsi_root_on_two_portals_is_mounted_from_the_multipath_map() {
             format!("10.0.1.{}", init.host),
             format!("10.0.2.{}", init.host),
         ];
-        if let Err(e) = booted.check(init, &kit.portals, &ips) {
+        let mut result = booted.check(init, &kit.portals, &ips);
+        // With multipath-tools-boot in the image its local-top script ran
+        // too, after mpath-boot's.
+        if result.is_ok() && init.initrd.ends_with("-mpt.img") {
+            let ours = booted.console.find("mpath-boot: assembling multipath maps");
+            let theirs = booted.console.find("Discovering multipaths");
+            if !matches!((ours, theirs), (Some(a), Some(b)) if a < b) {
+                result = Err(booted.problem(&format!(
+                    "expected mpath-boot, then multipath-tools-boot's local-top script \
+                     (found at {ours:?} and {theirs:?})"
+                )));
+            }
+        }
+        if let Err(e) = result {
             eprintln!("{e}");
             failures.push(init.name);
         }

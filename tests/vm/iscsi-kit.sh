@@ -12,6 +12,9 @@
 #   dracut-systemd.img    dracut --add "iscsi network-legacy mpath-boot",
 #                         systemd in the initramfs
 #   dracut-sh.img         the same without systemd (shell init)
+#   initramfs-tools-mpt.img  initramfs-tools.img as built on a host that also
+#                         has Debian's multipath-tools, multipath-tools-boot
+#                         and kpartx (unpacked, as boot-kit.sh's -mpt images)
 #   *.log, *.list         build logs and image listings
 #   iscsi.env             KEY='value' lines read by the test
 # The root disk is the boot kit's ($MPATH_VM_KIT/boot/disk.img, from
@@ -72,8 +75,19 @@ for p in "${pkgs[@]}"; do
     fi
 done
 
+# multipath-tools and multipath-tools-boot for initramfs-tools-mpt.img: the
+# packages boot-kit.sh's -mpt images use, in the same directory.
+mptpkgs=(multipath-tools multipath-tools-boot kpartx liburcu8 libaio1 libedit2 libjson-c5)
+mptdebs=$kitdir/boot-debs
+mkdir -p "$mptdebs"
+for p in "${mptpkgs[@]}"; do
+    compgen -G "$mptdebs/${p}_*.deb" >/dev/null ||
+        (cd "$mptdebs" && apt-get download -qq -o APT::Sandbox::User=root "$p" 2>/dev/null) ||
+        { apt-get update -qq; (cd "$mptdebs" && apt-get download -qq -o APT::Sandbox::User=root "$p"); }
+done
+
 # 4. Up to date?
-hash=$( { sha256sum "$bin" "$0" "$VMLINUZ" "$debs"/*.deb
+hash=$( { sha256sum "$bin" "$0" "$VMLINUZ" "$debs"/*.deb "$mptdebs"/*.deb
           find "$repo/initramfs-hooks" -type f -print0 | sort -z | xargs -0 sha256sum
           dpkg-query -W initramfs-tools dracut-core udev systemd; } |
         sed 's/ .*//' | sha256sum | cut -c1-16)
@@ -96,6 +110,18 @@ for d in sbin bin lib; do
     mkdir -p "$pkgroot/usr/$d"
     cp -a "$pkgroot/$d/." "$pkgroot/usr/$d/"
     rm -rf "${pkgroot:?}/$d"
+done
+# The same for the multipath-tools packages, in a tree of their own.
+mptroot=$work/mptroot
+mkdir -p "$mptroot/usr"
+for p in "${mptpkgs[@]}"; do
+    dpkg-deb -x "$(compgen -G "$mptdebs/${p}_*.deb" | head -n1)" "$mptroot"
+done
+for d in sbin bin lib lib64; do
+    [ -d "$mptroot/$d" ] || continue
+    mkdir -p "$mptroot/usr/$d"
+    cp -a "$mptroot/$d/." "$mptroot/usr/$d/"
+    rm -rf "${mptroot:?}/$d"
 done
 # /usr/bin/iscsiadm -> /sbin/iscsiadm: fine on a merged /usr.
 # The initiator's configuration, as open-iscsi's postinst and an
@@ -155,10 +181,19 @@ mkdracut "$out/dracut-systemd.img" > "$out/dracut-systemd.log" 2>&1
 t2=$(date +%s)
 mkdracut --omit "systemd systemd-initrd dracut-systemd systemd-networkd" "$out/dracut-sh.img" > "$out/dracut-sh.log" 2>&1
 t3=$(date +%s)
-echo "iscsi-kit.sh: mkinitramfs $((t1 - t0)) s, dracut (systemd) $((t2 - t1)) s, dracut (shell) $((t3 - t2)) s" >&2
+# A host that also has multipath-tools and multipath-tools-boot (initramfs-
+# tools only: dracut's multipath module is omitted by mpath-boot's
+# dracut.conf.d, which boot-kit.sh's -mpt images check). The new /usr
+# overlay hides the modules bind mount: mount it again.
+mount -t overlay overlay -o "lowerdir=$mptroot/usr:/usr" /usr
+mount --bind "$MODDIR" "/usr/lib/modules/$KVER"
+ldconfig
+mkinitramfs -d "$conf" -o "$out/initramfs-tools-mpt.img" "$KVER" > "$out/initramfs-tools-mpt.log" 2>&1
+t4=$(date +%s)
+echo "iscsi-kit.sh: mkinitramfs $((t1 - t0)) s, dracut (systemd) $((t2 - t1)) s, dracut (shell) $((t3 - t2)) s, mkinitramfs with multipath-tools $((t4 - t3)) s" >&2
 EOF
 )
-export stage conf out work pkgroot KVER KROOT MODDIR
+export stage conf out work pkgroot mptroot KVER KROOT MODDIR
 unshare --mount sh -c "$build" ||
     { tail -n 25 "$out"/*.log >&2; echo "iscsi-kit.sh: image build failed (logs in $out)" >&2; exit 1; }
 
@@ -167,7 +202,8 @@ fail() { echo "iscsi-kit.sh: $*" >&2; exit 1; }
 lsinitramfs "$out/initramfs-tools.img" > "$out/initramfs-tools.list"
 lsinitrd "$out/dracut-systemd.img" > "$out/dracut-systemd.list"
 lsinitrd "$out/dracut-sh.img" > "$out/dracut-sh.list"
-for img in initramfs-tools dracut-systemd dracut-sh; do
+lsinitramfs "$out/initramfs-tools-mpt.img" > "$out/initramfs-tools-mpt.list"
+for img in initramfs-tools dracut-systemd dracut-sh initramfs-tools-mpt; do
     grep -q 'usr/sbin/mpath-boot$' "$out/$img.list" || fail "$img.img lacks usr/sbin/mpath-boot"
     grep -q 'virtio_net.ko' "$out/$img.list" || fail "$img.img lacks virtio_net"
     grep -q 'iscsi_tcp.ko' "$out/$img.list" || fail "$img.img lacks iscsi_tcp"
@@ -175,6 +211,10 @@ done
 grep -q 'sbin/iscsistart$' "$out/initramfs-tools.list" || fail "initramfs-tools.img lacks iscsistart"
 grep -q 'scripts/local-top/iscsi$' "$out/initramfs-tools.list" || fail "initramfs-tools.img lacks local-top/iscsi"
 grep -q 'etc/iscsi.initramfs$' "$out/initramfs-tools.list" || fail "initramfs-tools.img lacks /etc/iscsi.initramfs"
+grep -q 'sbin/iscsistart$' "$out/initramfs-tools-mpt.list" &&
+    grep -q 'scripts/local-top/multipath$' "$out/initramfs-tools-mpt.list" &&
+    grep -Eq '(usr/)?sbin/multipath$' "$out/initramfs-tools-mpt.list" ||
+    fail "initramfs-tools-mpt.img lacks iscsistart or multipath-tools-boot's multipath"
 for img in dracut-systemd dracut-sh; do
     grep -q 'sbin/iscsiroot$' "$out/$img.list" || fail "$img.img lacks dracut's iscsiroot"
     grep -q 'sbin/iscsid$' "$out/$img.list" || fail "$img.img lacks iscsid"
