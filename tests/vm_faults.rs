@@ -835,8 +835,11 @@ fn timeouts_during_wait(run: &GuestRun, disks_before: &[SysDisk]) -> Result<(), 
     ensure!(sums == want, "data lost: {sums:?}, written {want:?}");
     // Samples "threads fds" over 30 s of --wait rounds. A hung path may
     // hold one thread and one fd for the whole run; a leak adds one per
-    // round. Four paths hang: main thread + 4 (+1 partition read), and the
-    // fds seen with no probe running + 4 (+1).
+    // round, so the floor rises. Four paths hang: main thread + 4 (+1
+    // partition read). fds: the floor (hung paths' nodes held) must not
+    // rise from the first half of the samples to the second, and a round
+    // holds at most one node per path besides (TEST UNIT READY goes to
+    // every path at once), plus one partition read.
     let samples: Vec<(u32, u32)> = sec(run, "w_leak")?
         .0
         .lines()
@@ -849,8 +852,13 @@ fn timeouts_during_wait(run: &GuestRun, disks_before: &[SysDisk]) -> Result<(), 
     let most_threads = samples.iter().map(|s| s.0).max().unwrap_or(0);
     let fewest_fds = samples.iter().map(|s| s.1).min().unwrap_or(0);
     let most_fds = samples.iter().map(|s| s.1).max().unwrap_or(0);
+    let (early, late) = samples.split_at(samples.len() / 2);
+    let floor = |half: &[(u32, u32)]| half.iter().map(|s| s.1).min().unwrap_or(0);
+    let paths = u32::try_from(disks.len()).unwrap_or(u32::MAX);
     ensure!(
-        most_threads <= 1 + 4 + 1 && most_fds <= fewest_fds + 4 + 1,
+        most_threads <= 1 + 4 + 1
+            && floor(late) <= floor(early)
+            && most_fds <= fewest_fds.saturating_add(paths).saturating_add(1),
         "threads or fds grew with --wait rounds: {samples:?}"
     );
     let (out, status) = bounded(run, "w_met", 42.0)?;
