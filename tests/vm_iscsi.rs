@@ -674,6 +674,46 @@ fn iscsi_root_on_two_portals_is_mounted_from_the_multipath_map() {
                 "mpath_boot.paths=2",
             ],
         },
+        // dracut images built with multipath-tools on the host (dracut's
+        // multipath module left out), root=UUID=.
+        Initiator {
+            name: "iscsi-mpt-uuid-dracut-systemd",
+            initrd: "dracut-systemd-mpt.img",
+            host: 7,
+            starts_after_logins: None,
+            append: &[
+                "root=UUID={FS_UUID}",
+                "ip={IP1}:::255.255.255.0::eth0:none",
+                "ip={IP2}:::255.255.255.0::eth1:none",
+                "netroot=iscsi:{P1}::::{IQN}",
+                "netroot=iscsi:{P2}::::{IQN}",
+                "rd.iscsi.initiator=iqn.1993-08.org.debian:01:mpb-dracut-systemd-mpt",
+                "rd.neednet=1",
+                "mpath_boot.wait=120",
+                "mpath_boot.paths=2",
+                "rd.shell=0",
+                "rd.timeout=120",
+            ],
+        },
+        Initiator {
+            name: "iscsi-mpt-uuid-dracut-sh",
+            initrd: "dracut-sh-mpt.img",
+            host: 8,
+            starts_after_logins: Some("dracut: mpath-boot: assembling multipath maps"),
+            append: &[
+                "root=UUID={FS_UUID}",
+                "ip={IP1}:::255.255.255.0::eth0:none",
+                "ip={IP2}:::255.255.255.0::eth1:none",
+                "netroot=iscsi:{P1}::::{IQN}",
+                "netroot=iscsi:{P2}::::{IQN}",
+                "rd.iscsi.initiator=iqn.1993-08.org.debian:01:mpb-dracut-sh-mpt",
+                "rd.neednet=1",
+                "mpath_boot.wait=120",
+                "mpath_boot.paths=2",
+                "rd.shell=0",
+                "rd.retry=120",
+            ],
+        },
         // dracut: one netroot= per portal, one ip= per interface.
         Initiator {
             name: "iscsi-dracut-systemd",
@@ -728,7 +768,7 @@ fn iscsi_root_on_two_portals_is_mounted_from_the_multipath_map() {
         let mut result = booted.check(init, &kit.portals, &ips);
         // With multipath-tools-boot in the image its local-top script ran
         // too, after mpath-boot's.
-        if result.is_ok() && init.initrd.ends_with("-mpt.img") {
+        if result.is_ok() && init.initrd == "initramfs-tools-mpt.img" {
             let ours = booted.console.find("mpath-boot: assembling multipath maps");
             let theirs = booted.console.find("Discovering multipaths");
             if !matches!((ours, theirs), (Some(a), Some(b)) if a < b) {

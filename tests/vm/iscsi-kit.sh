@@ -12,9 +12,9 @@
 #   dracut-systemd.img    dracut --add "iscsi network-legacy mpath-boot",
 #                         systemd in the initramfs
 #   dracut-sh.img         the same without systemd (shell init)
-#   initramfs-tools-mpt.img  initramfs-tools.img as built on a host that also
-#                         has Debian's multipath-tools, multipath-tools-boot
-#                         and kpartx (unpacked, as boot-kit.sh's -mpt images)
+#   *-mpt.img             the same three as built on a host that also has
+#                         Debian's multipath-tools, multipath-tools-boot and
+#                         kpartx (unpacked, as boot-kit.sh's -mpt images)
 #   *.log, *.list         build logs and image listings
 #   iscsi.env             KEY='value' lines read by the test
 # The root disk is the boot kit's ($MPATH_VM_KIT/boot/disk.img, from
@@ -181,16 +181,16 @@ mkdracut "$out/dracut-systemd.img" > "$out/dracut-systemd.log" 2>&1
 t2=$(date +%s)
 mkdracut --omit "systemd systemd-initrd dracut-systemd systemd-networkd" "$out/dracut-sh.img" > "$out/dracut-sh.log" 2>&1
 t3=$(date +%s)
-# A host that also has multipath-tools and multipath-tools-boot (initramfs-
-# tools only: dracut's multipath module is omitted by mpath-boot's
-# dracut.conf.d, which boot-kit.sh's -mpt images check). The new /usr
-# overlay hides the modules bind mount: mount it again.
+# A host that also has multipath-tools and multipath-tools-boot. The new
+# /usr overlay hides the modules bind mount: mount it again.
 mount -t overlay overlay -o "lowerdir=$mptroot/usr:/usr" /usr
 mount --bind "$MODDIR" "/usr/lib/modules/$KVER"
 ldconfig
 mkinitramfs -d "$conf" -o "$out/initramfs-tools-mpt.img" "$KVER" > "$out/initramfs-tools-mpt.log" 2>&1
+mkdracut "$out/dracut-systemd-mpt.img" > "$out/dracut-systemd-mpt.log" 2>&1
+mkdracut --omit "systemd systemd-initrd dracut-systemd systemd-networkd" "$out/dracut-sh-mpt.img" > "$out/dracut-sh-mpt.log" 2>&1
 t4=$(date +%s)
-echo "iscsi-kit.sh: mkinitramfs $((t1 - t0)) s, dracut (systemd) $((t2 - t1)) s, dracut (shell) $((t3 - t2)) s, mkinitramfs with multipath-tools $((t4 - t3)) s" >&2
+echo "iscsi-kit.sh: mkinitramfs $((t1 - t0)) s, dracut (systemd) $((t2 - t1)) s, dracut (shell) $((t3 - t2)) s, the three with multipath-tools $((t4 - t3)) s" >&2
 EOF
 )
 export stage conf out work pkgroot mptroot KVER KROOT MODDIR
@@ -203,7 +203,9 @@ lsinitramfs "$out/initramfs-tools.img" > "$out/initramfs-tools.list"
 lsinitrd "$out/dracut-systemd.img" > "$out/dracut-systemd.list"
 lsinitrd "$out/dracut-sh.img" > "$out/dracut-sh.list"
 lsinitramfs "$out/initramfs-tools-mpt.img" > "$out/initramfs-tools-mpt.list"
-for img in initramfs-tools dracut-systemd dracut-sh initramfs-tools-mpt; do
+lsinitrd "$out/dracut-systemd-mpt.img" > "$out/dracut-systemd-mpt.list"
+lsinitrd "$out/dracut-sh-mpt.img" > "$out/dracut-sh-mpt.list"
+for img in initramfs-tools dracut-systemd dracut-sh initramfs-tools-mpt dracut-systemd-mpt dracut-sh-mpt; do
     grep -q 'usr/sbin/mpath-boot$' "$out/$img.list" || fail "$img.img lacks usr/sbin/mpath-boot"
     grep -q 'virtio_net.ko' "$out/$img.list" || fail "$img.img lacks virtio_net"
     grep -q 'iscsi_tcp.ko' "$out/$img.list" || fail "$img.img lacks iscsi_tcp"
@@ -215,6 +217,11 @@ grep -q 'sbin/iscsistart$' "$out/initramfs-tools-mpt.list" &&
     grep -q 'scripts/local-top/multipath$' "$out/initramfs-tools-mpt.list" &&
     grep -Eq '(usr/)?sbin/multipath$' "$out/initramfs-tools-mpt.list" ||
     fail "initramfs-tools-mpt.img lacks iscsistart or multipath-tools-boot's multipath"
+# dracut's multipath module stays out (mpath-boot's dracut.conf.d).
+for img in dracut-systemd-mpt dracut-sh-mpt; do
+    grep -q 'sbin/iscsiroot$' "$out/$img.list" || fail "$img.img lacks dracut's iscsiroot"
+    ! grep -Eq 'sbin/multipathd?$' "$out/$img.list" || fail "$img.img holds dracut's multipath module"
+done
 for img in dracut-systemd dracut-sh; do
     grep -q 'sbin/iscsiroot$' "$out/$img.list" || fail "$img.img lacks dracut's iscsiroot"
     grep -q 'sbin/iscsid$' "$out/$img.list" || fail "$img.img lacks iscsid"
