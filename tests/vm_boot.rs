@@ -28,6 +28,10 @@ use std::sync::OnceLock;
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
+use common::boot::{
+    check_mpath_boot_ran_before_multipath, kernel_cmdline, qemu_boot_command, read_log,
+    BootReport, Dm,
+};
 use common::{scratch_dir, tail, virtio_scsi_paths, Kit};
 
 const WWN: &str = "0x5000c50015ea71ac";
@@ -115,15 +119,6 @@ struct BootConfig {
     timeout: Duration,
 }
 
-/// One dm device as the booted root's init saw it.
-#[derive(Clone, Debug)]
-struct Dm {
-    devnum: String,
-    name: String,
-    uuid: String,
-    slaves: Vec<String>,
-}
-
 struct Booted {
     name: &'static str,
     console: String,
@@ -148,33 +143,14 @@ impl Booted {
         )
     }
 
-    /// Fields after `@@BOOT:<tag> ` on each such line of the report.
-    fn lines(&self, tag: &str) -> Vec<Vec<String>> {
-        let prefix = format!("@@BOOT:{tag} ");
-        self.report
-            .lines()
-            .filter_map(|l| l.trim_end().strip_prefix(prefix.as_str()))
-            .map(|l| l.split_whitespace().map(str::to_string).collect())
-            .collect()
+    /// `Ok` or the boot's failure with the reason.
+    fn ok<T>(&self, result: Result<T, String>) -> T {
+        result.unwrap_or_else(|why| self.fail(&why))
     }
 
-    fn dms(&self) -> Vec<Dm> {
-        self.lines("DM")
-            .into_iter()
-            .map(|f| {
-                if f.len() < 5 || f[4] != "slaves:" {
-                    self.fail(&format!("bad DM line {f:?}"));
-                }
-                let mut slaves = f[5..].to_vec();
-                slaves.sort();
-                Dm {
-                    devnum: f[1].clone(),
-                    name: f[2].clone(),
-                    uuid: f[3].clone(),
-                    slaves,
-                }
-            })
-            .collect()
+    /// The root's report, parsed.
+    fn parsed(&self) -> BootReport {
+        self.ok(BootReport::parse(&self.report))
     }
 
     /// Checks that the system came up with / on the partition map of the
@@ -189,8 +165,9 @@ impl Booted {
     /// `part1-mpath-<WWID>` and `mpath-<WWID>`), and that map has the SCSI
     /// paths `paths`.
     fn assert_root_on_map_named(&self, map_name: &str, paths: &[&str]) {
-        let part = self.multipath_partition(map_name, paths);
-        self.assert_root_on(&part);
+        let report = self.parsed();
+        let part = self.multipath_partition(&report, map_name, paths);
+        self.ok(report.check_root_on(part));
     }
 
     /// Checks that the system came up with / on the LVM volume `lv` (dm name
@@ -198,93 +175,43 @@ impl Booted {
     /// the multipath map `map_name` over `paths`: LVM activated on the map,
     /// not on a path's partition.
     fn assert_root_on_lvm_over(&self, lv: &str, map_name: &str, paths: &[&str]) {
-        let part = self.multipath_partition(map_name, paths);
-        let dms = self.dms();
-        let Some(volume) = dms.iter().find(|d| d.name == lv) else {
+        let report = self.parsed();
+        let part = self.multipath_partition(&report, map_name, paths);
+        let Some(volume) = report.dm(lv) else {
             self.fail(&format!("no dm device {lv}: LVM did not activate the volume"))
         };
-        let part_dm = self.dm_kernel_name(&part);
-        if volume.slaves != [part_dm.clone()] {
+        if volume.slaves != [part.kname.clone()] {
             self.fail(&format!(
-                "{lv} lies on {:?}, not on {map_name}-part1 ({part_dm})",
-                volume.slaves
+                "{lv} lies on {:?}, not on {map_name}-part1 ({})",
+                volume.slaves, part.kname
             ));
         }
         if !volume.uuid.starts_with("LVM-") {
             self.fail(&format!("{lv} is not an LVM volume: {volume:?}"));
         }
-        self.assert_root_on(volume);
-    }
-
-    /// / is an ext4 file system on `dm`.
-    fn assert_root_on(&self, dm: &Dm) {
-        let root = self.lines("ROOT");
-        let [root] = root.as_slice() else {
-            self.fail("no single ROOT line")
-        };
-        let (root_dev, fstype) = (&root[0], root.get(1).map(String::as_str));
-        if *root_dev != dm.devnum {
-            self.fail(&format!("/ is on {root_dev}, not on {} ({})", dm.name, dm.devnum));
-        }
-        if fstype != Some("ext4") {
-            self.fail(&format!("/ is {fstype:?}, expected ext4"));
-        }
+        self.ok(report.check_root_on(volume));
     }
 
     /// The partition map `<map_name>-part1` on the multipath map `map_name`
     /// of `WWID`, checked: the DM UUIDs, the stack, the map's paths, and
     /// that those are all the SCSI disks there are.
-    fn multipath_partition(&self, map_name: &str, paths: &[&str]) -> Dm {
-        if !self.report.contains("@@BOOT:END") {
-            self.fail("the root filesystem's init never reported: the boot did not reach it");
-        }
-        let dms = self.dms();
-        let part_name = format!("{map_name}-part1");
-        let Some(part) = dms.iter().find(|d| d.name == part_name) else {
-            self.fail(&format!("no dm device {part_name}"))
-        };
-        let Some(map) = dms.iter().find(|d| d.name == map_name) else {
-            self.fail(&format!("no multipath map {map_name}"))
-        };
-        if part.uuid != format!("part1-mpath-{WWID}") || map.uuid != format!("mpath-{WWID}") {
-            self.fail(&format!("unexpected DM UUIDs: {part:?} {map:?}"));
-        }
-        let map_dm = self.dm_kernel_name(map);
-        if part.slaves != [map_dm.clone()] {
-            self.fail(&format!(
-                "{part_name} lies on {:?}, not on the map ({map_dm})",
-                part.slaves
-            ));
-        }
-        if map.slaves != paths {
-            self.fail(&format!(
-                "map {map_name} has paths {:?}, expected {paths:?}",
-                map.slaves
-            ));
-        }
-        let disks: Vec<String> = self.lines("SD").into_iter().map(|f| f[0].clone()).collect();
-        if disks != paths {
-            self.fail(&format!("SCSI disks {disks:?}, expected {paths:?}"));
-        }
-        part.clone()
+    fn multipath_partition<'r>(
+        &self,
+        report: &'r BootReport,
+        map_name: &str,
+        paths: &[&str],
+    ) -> &'r Dm {
+        self.ok(report.check_reached_root());
+        let paths: Vec<String> = paths.iter().map(|p| p.to_string()).collect();
+        let part = self.ok(report.multipath_partition(map_name, WWID, &paths));
+        self.ok(report.check_disks(&paths));
+        part
     }
 
     /// No SCSI path has a kernel partition left: mpath-boot removed them,
     /// so nothing but the map can claim the root file system.
     fn assert_no_path_partitions(&self) {
-        let parts: Vec<String> = self.lines("PART").into_iter().map(|f| f.join(" ")).collect();
-        if !parts.is_empty() {
-            self.fail(&format!("path partitions left: {parts:?}"));
-        }
-    }
-
-    /// `dm-N` of a dm device, from the DM lines' first field.
-    fn dm_kernel_name(&self, dm: &Dm) -> String {
-        self.lines("DM")
-            .into_iter()
-            .find(|f| f[1] == dm.devnum)
-            .map(|f| f[0].clone())
-            .unwrap_or_else(|| self.fail("dm device vanished"))
+        self.ok(self.parsed().check_no_path_partitions());
     }
 }
 
@@ -374,44 +301,17 @@ fn boot(cfg: &BootConfig) -> Booted {
         dir.join("report.log"),
         dir.join("qmp.sock"),
     );
-
-    let mut append = vec![
-        format!("root={}", cfg.root),
-        "console=ttyS0".into(),
-        // Under TCG on a loaded host the IO-APIC timer check can panic.
-        "no_timer_check".into(),
-        "panic=-1".into(),
-        "ro".into(),
-    ];
-    append.extend(cfg.append.iter().map(|s| s.to_string()));
-    let mut cmd = Command::new("qemu-system-x86_64");
-    cmd.args(["-accel", "tcg", "-smp", "1", "-m", "1024"])
-        .arg("-kernel")
-        .arg(&kit.vmlinuz)
-        .arg("-initrd")
-        .arg(kit.dir.join(cfg.initrd))
-        .args(["-append", &append.join(" ")])
-        .args(["-display", "none", "-no-reboot", "-nodefaults"])
-        .arg("-serial")
-        .arg(format!("file:{}", console.display()))
-        .arg("-serial")
-        .arg(format!("file:{}", report.display()))
-        .arg("-qmp")
+    let append = kernel_cmdline(Some(cfg.root), cfg.append.iter().map(|s| s.to_string()));
+    let mut cmd = qemu_boot_command(&kit.vmlinuz, &kit.dir.join(cfg.initrd), &append, &dir);
+    cmd.arg("-qmp")
         .arg(format!("unix:{},server=on,wait=off", qmp_socket.display()))
-        .args(virtio_scsi_paths(&image, cfg.paths, WWN, SERIAL))
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(fs::File::create(dir.join("qemu.log")).expect("create qemu.log"));
+        .args(virtio_scsi_paths(&image, cfg.paths, WWN, SERIAL));
 
     let start = Instant::now();
     let mut child = cmd
         .spawn()
         .expect("start qemu-system-x86_64 (run tests/vm/kit.sh)");
-    let read = |p: &Path| {
-        fs::read_to_string(p)
-            .unwrap_or_default()
-            .replace("\r\n", "\n")
-    };
+    let read = read_log;
     let mut plug_due: Option<Instant> = None;
     let mut plugged_at = None;
     let mut timed_out = false;
@@ -601,14 +501,13 @@ fn switched_off_on_the_kernel_command_line_nothing_is_assembled() {
             hotplug: None,
             timeout: BOOT_TIMEOUT,
         });
-        if !run.report.contains("@@BOOT:END") {
-            run.fail("the root filesystem's init never reported");
-        }
-        let root = run.lines("ROOT");
+        let report = run.parsed();
+        run.ok(report.check_reached_root());
+        let root = &report.roots;
         if root.len() != 1 || !["8:1", "8:17"].contains(&root[0][0].as_str()) {
             run.fail(&format!("/ is not on sda1 or sdb1: {root:?}"));
         }
-        if !run.lines("DM").is_empty() {
+        if !report.dms.is_empty() {
             run.fail("a dm device exists although mpath-boot was switched off");
         }
         if run.console.contains(&format!("create: {WWID}")) {
@@ -911,18 +810,9 @@ fn with_multipath_tools_on_the_build_host_dracut_shell_mounts_an_lvm_root() {
 }
 
 /// In the initramfs-tools `-mpt` image both local-top scripts ran, in the
-/// documented order: mpath-boot's (its "assembling" message), then
-/// multipath-tools-boot's (its "Discovering multipaths" message).
+/// documented order: mpath-boot's, then multipath-tools-boot's.
 fn assert_mpath_boot_ran_before_multipath(run: &Booted) {
-    let ours = run.console.find("mpath-boot: assembling multipath maps");
-    let theirs = run.console.find("Discovering multipaths");
-    match (ours, theirs) {
-        (Some(a), Some(b)) if a < b => {}
-        _ => run.fail(&format!(
-            "expected mpath-boot, then multipath-tools-boot's local-top script on the console \
-             (found at {ours:?} and {theirs:?})"
-        )),
-    }
+    run.ok(check_mpath_boot_ran_before_multipath(&run.console));
 }
 
 /// initramfs-tools' late paths: one path at power-on and no wait, so

@@ -36,11 +36,15 @@ mod common;
 use std::fs;
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::net::UnixStream;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::thread::{sleep, JoinHandle};
 use std::time::{Duration, Instant};
 
+use common::boot::{
+    check_mpath_boot_ran_before_multipath, kernel_cmdline, qemu_boot_command, read_log,
+    BootReport,
+};
 use common::{scratch_dir, tail, virtio_scsi_paths, GuestRun, Kit, VmConfig};
 
 /// The LU's unit serial (VPD page 0x80) on the target. LIO derives its NAA
@@ -317,16 +321,6 @@ struct Initiator {
     starts_after_logins: Option<&'static str>,
 }
 
-/// One dm device as the booted root's init saw it.
-#[derive(Debug)]
-struct Dm {
-    kname: String,
-    devnum: String,
-    name: String,
-    uuid: String,
-    slaves: Vec<String>,
-}
-
 struct Booted {
     name: &'static str,
     console: String,
@@ -354,35 +348,6 @@ impl Booted {
         )
     }
 
-    fn lines(&self, tag: &str) -> Vec<Vec<String>> {
-        let prefix = format!("@@BOOT:{tag} ");
-        self.report
-            .lines()
-            .filter_map(|l| l.trim_end().strip_prefix(prefix.as_str()))
-            .map(|l| l.split_whitespace().map(str::to_string).collect())
-            .collect()
-    }
-
-    fn dms(&self) -> Result<Vec<Dm>, String> {
-        self.lines("DM")
-            .into_iter()
-            .map(|f| {
-                if f.len() < 5 || f[4] != "slaves:" {
-                    return Err(self.problem(&format!("bad DM line {f:?}")));
-                }
-                let mut slaves = f[5..].to_vec();
-                slaves.sort();
-                Ok(Dm {
-                    kname: f[0].clone(),
-                    devnum: f[1].clone(),
-                    name: f[2].clone(),
-                    uuid: f[3].clone(),
-                    slaves,
-                })
-            })
-            .collect()
-    }
-
     /// / is mounted (ext4) from `<WWID>-part1`, DM UUID
     /// `part1-mpath-<WWID>`, which lies on the map `<WWID>` (DM UUID
     /// `mpath-<WWID>`), whose slaves are every SCSI disk of the guest, two
@@ -398,53 +363,20 @@ impl Booted {
         if self.timed_out {
             return Err(self.problem("timed out"));
         }
-        if !self.report.contains("@@BOOT:END") {
-            return Err(self.problem("the root file system's init never reported"));
-        }
-        let root = self.lines("ROOT");
-        let [root] = root.as_slice() else {
-            return Err(self.problem("no single ROOT line"));
+        let checks = || -> Result<(), String> {
+            let report = BootReport::parse(&self.report)?;
+            report.check_reached_root()?;
+            let mut disks = report.disks.clone();
+            disks.sort();
+            if disks.len() != 2 {
+                return Err(format!("{} SCSI disks {disks:?}, expected 2", disks.len()));
+            }
+            // The map's paths are every disk there is.
+            let part = report.multipath_partition(WWID, WWID, &disks)?;
+            report.check_root_on(part)?;
+            report.check_no_path_partitions()
         };
-        let dms = self.dms()?;
-        let part_name = format!("{WWID}-part1");
-        let part = dms.iter().find(|d| d.name == part_name);
-        let map = dms.iter().find(|d| d.name == WWID);
-        let (Some(part), Some(map)) = (part, map) else {
-            return Err(self.problem(&format!("no dm devices {WWID} and {part_name}")));
-        };
-        if root[0] != part.devnum || root.get(1).map(String::as_str) != Some("ext4") {
-            return Err(self.problem(&format!(
-                "/ is {root:?}, not ext4 on {part_name} ({})",
-                part.devnum
-            )));
-        }
-        if part.uuid != format!("part1-mpath-{WWID}") || map.uuid != format!("mpath-{WWID}") {
-            return Err(self.problem(&format!("unexpected DM UUIDs: {part:?} {map:?}")));
-        }
-        if part.slaves != [map.kname.clone()] {
-            return Err(self.problem(&format!("{part_name} does not lie on the map: {part:?}")));
-        }
-        let mut disks: Vec<String> = self.lines("SD").into_iter().map(|f| f[0].clone()).collect();
-        disks.sort();
-        if disks.len() != 2 {
-            return Err(self.problem(&format!("{} SCSI disks {disks:?}, expected 2", disks.len())));
-        }
-        if map.slaves != disks {
-            return Err(self.problem(&format!(
-                "map {WWID} has paths {:?}, expected every disk {disks:?}",
-                map.slaves
-            )));
-        }
-        // mpath-boot removed the sessions' disks' own partitions: nothing
-        // but the map can claim the root file system.
-        let parts: Vec<String> = self
-            .lines("PART")
-            .into_iter()
-            .map(|f| f.join(" "))
-            .collect();
-        if !parts.is_empty() {
-            return Err(self.problem(&format!("path partitions left: {parts:?}")));
-        }
+        checks().map_err(|why| self.problem(&why))?;
         // The disks are LIO's, reached through iSCSI.
         let lio = self
             .console
@@ -533,27 +465,10 @@ fn boot_initiator(kit: &IscsiKit, target: &Target, init: &Initiator) -> Booted {
             .replace("{IP2}", &ips[1])
             .replace("{FS_UUID}", FS_UUID)
     };
-    let mut append = vec![
-        "console=ttyS0".to_string(),
-        "no_timer_check".into(),
-        "panic=-1".into(),
-        "ro".into(),
-        // eth0 and eth1, in PCI order, for ip= and the portals.
-        "net.ifnames=0".into(),
-    ];
-    append.extend(init.append.iter().map(|s| subst(s)));
-    let mut cmd = Command::new("qemu-system-x86_64");
-    cmd.args(["-accel", "tcg", "-smp", "1", "-m", "1024"])
-        .arg("-kernel")
-        .arg(&kit.vmlinuz)
-        .arg("-initrd")
-        .arg(kit.dir.join(init.initrd))
-        .args(["-append", &append.join(" ")])
-        .args(["-display", "none", "-no-reboot", "-nodefaults"])
-        .arg("-serial")
-        .arg(format!("file:{}", console.display()))
-        .arg("-serial")
-        .arg(format!("file:{}", report.display()));
+    // eth0 and eth1, in PCI order, for ip= and the portals.
+    let extra = std::iter::once("net.ifnames=0".to_string());
+    let append = kernel_cmdline(None, extra.chain(init.append.iter().map(|s| subst(s))));
+    let mut cmd = qemu_boot_command(&kit.vmlinuz, &kit.dir.join(init.initrd), &append, &dir);
     for (i, sock) in target.sockets.iter().enumerate() {
         cmd.arg("-netdev").arg(format!(
             "stream,id=n{i},server=off,addr.type=unix,addr.path={}",
@@ -565,9 +480,6 @@ fn boot_initiator(kit: &IscsiKit, target: &Target, init: &Initiator) -> Booted {
             init.host
         ));
     }
-    cmd.stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(fs::File::create(dir.join("qemu.log")).expect("create qemu.log"));
     fs::write(dir.join("cmdline"), append.join(" ")).unwrap();
 
     let log_from = target.log().len();
@@ -593,15 +505,10 @@ fn boot_initiator(kit: &IscsiKit, target: &Target, init: &Initiator) -> Booted {
         }
         sleep(Duration::from_millis(200));
     }
-    let read = |p: &Path| {
-        fs::read_to_string(p)
-            .unwrap_or_default()
-            .replace("\r\n", "\n")
-    };
     let booted = Booted {
         name: init.name,
-        console: read(&console),
-        report: read(&report),
+        console: read_log(&console),
+        report: read_log(&report),
         elapsed: start.elapsed(),
         dir,
         timed_out,
@@ -769,14 +676,8 @@ fn iscsi_root_on_two_portals_is_mounted_from_the_multipath_map() {
         // With multipath-tools-boot in the image its local-top script ran
         // too, after mpath-boot's.
         if result.is_ok() && init.initrd == "initramfs-tools-mpt.img" {
-            let ours = booted.console.find("mpath-boot: assembling multipath maps");
-            let theirs = booted.console.find("Discovering multipaths");
-            if !matches!((ours, theirs), (Some(a), Some(b)) if a < b) {
-                result = Err(booted.problem(&format!(
-                    "expected mpath-boot, then multipath-tools-boot's local-top script \
-                     (found at {ours:?} and {theirs:?})"
-                )));
-            }
+            result = check_mpath_boot_ran_before_multipath(&booted.console)
+                .map_err(|why| booted.problem(&why));
         }
         if let Err(e) = result {
             eprintln!("{e}");

@@ -18,6 +18,7 @@
 //! `kernel.log`, `qemu.log`, `initrd.cpio`.
 #![allow(dead_code)]
 
+pub mod boot;
 mod cpio;
 mod initramfs;
 

@@ -38,10 +38,10 @@
 # host has. Needs root (apt-get, unshare, mount).
 set -euo pipefail
 
-repo=$(cd "$(dirname "$0")/../.." && pwd)
-kitdir=${MPATH_VM_KIT:-$repo/target/vm-kit}
+# shellcheck source=tests/vm/kit-lib.sh
+. "$(dirname "$0")/kit-lib.sh"
+kit_init boot-kit.sh
 out=$kitdir/boot
-export DEBIAN_FRONTEND=noninteractive
 
 # 1. The kernel kit (fast when done), then its kernel version and paths.
 "$repo/tests/vm/kit.sh"
@@ -74,41 +74,20 @@ fi
 # images: downloaded, never installed here (the other images must not see
 # them); they are overlaid on /usr for that build only.
 mptdebs=$kitdir/boot-debs
-mptpkgs=(multipath-tools multipath-tools-boot kpartx liburcu8 libaio1 libedit2 libjson-c5)
-mkdir -p "$mptdebs"
-mptmissing=()
-for p in "${mptpkgs[@]}"; do
-    compgen -G "$mptdebs/${p}_*.deb" >/dev/null || mptmissing+=("$p")
-done
-if [ ${#mptmissing[@]} -gt 0 ]; then
-    # _apt may not write into target/: download as root.
-    (cd "$mptdebs" && apt-get download -qq -o APT::Sandbox::User=root "${mptmissing[@]}" 2>/dev/null) ||
-        (apt-get update -qq && cd "$mptdebs" && apt-get download -qq -o APT::Sandbox::User=root "${mptmissing[@]}")
-fi
+kit_download_debs "$mptdebs" "${kit_mpt_pkgs[@]}"
 
 # 3. The binary.
-if [ -n "${MPATH_BOOT_BINARY:-}" ]; then
-    bin=$MPATH_BOOT_BINARY
-else
-    (cd "$repo" && cargo build --release -q)
-    bin=$repo/target/x86_64-unknown-linux-musl/release/mpath-boot
-fi
-[ -x "$bin" ] || { echo "boot-kit.sh: $bin is not an executable" >&2; exit 1; }
+kit_binary
 
 # 4. Up to date? The hash covers everything that goes into the outputs,
-# the host packages' versions included.
+# the host packages' versions included (kit_hash adds initramfs-hooks/).
 hash=$( { sha256sum "$bin" "$0" "$VMLINUZ"
-          find "$repo/initramfs-hooks" -type f -print0 | sort -z | xargs -0 sha256sum
-          dpkg-query -W "${pkgs[@]}" udev; ls "$mptdebs"; } |
-        sed 's/ .*//' | sha256sum | cut -c1-16)
-if [ -f "$out/boot.env" ] && grep -qx "HASH='$hash'" "$out/boot.env"; then
+          dpkg-query -W "${pkgs[@]}" udev; ls "$mptdebs"; } | kit_hash)
+if kit_up_to_date "$out/boot.env" "$hash"; then
     exit 0
 fi
 echo "boot-kit.sh: building initramfs images and the root disk in $out" >&2
-rm -rf "$out"
-mkdir -p "$out"
-work=$(mktemp -d /var/tmp/mpath-boot-kit.XXXXXX)
-trap 'rm -rf "$work"' EXIT
+kit_begin "$out" mpath-boot-kit
 
 # 5. The root filesystem: static busybox and an init that reports on ttyS1
 # (the tests' second serial port) what / is mounted from, which dm devices
@@ -188,26 +167,20 @@ fi
 losetup -d "$loopdev"
 # One segment, "<pv>:FIRST-LAST": the LV starts FIRST extents into the data.
 first=$(echo "$ranges" | sed -n 's/.*:\([0-9]*\)-[0-9]*$/\1/p')
-[ -n "$first" ] && [ "$(echo "$ranges" | wc -w)" = 1 ] ||
-    { echo "boot-kit.sh: unexpected LV layout: $ranges" >&2; exit 1; }
-lv_offset=$(( 2048 * 512 + $(echo $pe_start) + first * $(echo $extent) ))
+if [ -z "$first" ] || [ "$(echo "$ranges" | wc -w)" != 1 ]; then
+    kit_fail "unexpected LV layout: $ranges"
+fi
+# pe_start and extent come with lvm's leading blanks: fine in $(( )).
+lv_offset=$(( 2048 * 512 + pe_start + first * extent ))
 dd if="$work/part.img" of="$out/disk-lvm.img.tmp" bs=512 seek=$((lv_offset / 512)) conv=notrunc,sparse status=none
 mv "$out/disk-lvm.img.tmp" "$out/disk-lvm.img"
 
-# 7. Install mpath-boot as a package would, into a staging tree.
+# 7. Install mpath-boot as a package would, into a staging tree (with a
+# mount point for the kit's modules), and initramfs-tools settings of our own.
 stage=$work/stage
-DESTDIR=$stage "$repo/initramfs-hooks/install" "$bin" >/dev/null
-# A mount point for the kit's modules, which appear as /lib/modules/$KVER
-# once $stage/usr is overlaid (Debian's /lib is /usr/lib). A bind mount, not
-# a symlink: the tools would copy the symlink's target path into the image.
-mkdir -p "$stage/usr/lib/modules/$KVER"
-# initramfs-tools settings of our own, not the host's /etc/initramfs-tools
-# (which a developer may have tuned): Debian's defaults, no resume device.
+kit_stage_install "$stage"
 conf=$work/initramfs-tools
-mkdir -p "$conf/conf.d" "$conf/hooks" "$conf/scripts"
-printf 'MODULES=most\nBUSYBOX=auto\nKEYMAP=n\nCOMPRESS=zstd\nDEVICE=\nNFSROOT=auto\nRUNSIZE=10%%\nFSTYPE=auto\nRESUME=none\n' \
-    > "$conf/initramfs.conf"
-touch "$conf/modules"
+kit_initramfs_tools_conf "$conf"
 
 # The build host's multipath configuration for the -conf images, as
 # multipath-tools 0.9.4 would have left it on a system whose root is on
@@ -242,15 +215,9 @@ echo '# boot-kit.sh: copied with its directory; sets nothing' > "$mpetc/multipat
 # The -mpt host's extra files: the packages unpacked as a /usr tree (a
 # merged-/usr system keeps /lib, /sbin and /bin there).
 mpt=$work/mpt
-mkdir -p "$mpt/usr"
-for p in "${mptpkgs[@]}"; do
-    dpkg-deb -x "$(compgen -G "$mptdebs/${p}_*.deb" | head -n1)" "$mpt"
-done
-for d in lib lib64 sbin bin; do
-    if [ -d "$mpt/$d" ]; then
-        mkdir -p "$mpt/usr/$d" && cp -a "$mpt/$d/." "$mpt/usr/$d/" && rm -rf "${mpt:?}/$d"
-    fi
-done
+mptfiles=()
+for p in "${kit_mpt_pkgs[@]}"; do mptfiles+=("$(kit_first_deb "$mptdebs" "$p")"); done
+kit_unpack_usr "$mpt" "lib lib64 sbin bin" "${mptfiles[@]}"
 
 # 8. Build the images in a private mount namespace: nothing leaks to the host.
 build=$(cat <<'EOF'
@@ -308,7 +275,7 @@ unshare --mount sh -c "$build" ||
     { tail -n 25 "$out"/*.log >&2; echo "boot-kit.sh: image build failed (logs in $out)" >&2; exit 1; }
 
 # 9. Listings, for debugging and for the tests' checks on the contents.
-fail() { echo "boot-kit.sh: $*" >&2; exit 1; }
+fail() { kit_fail "$@"; }
 for suffix in "" -conf -mpt; do
     lsinitramfs "$out/initramfs-tools$suffix.img" > "$out/initramfs-tools$suffix.list"
     lsinitrd "$out/dracut-systemd$suffix.img" > "$out/dracut-systemd$suffix.list"
@@ -344,8 +311,8 @@ done
 # The -mpt images: multipath-tools-boot's multipath and scripts are in the
 # initramfs-tools one, next to mpath-boot; dracut's multipath module (and so
 # multipathd) is in neither dracut one (90-mpath-boot.conf omits it).
-grep -q 'scripts/local-top/multipath$' "$out/initramfs-tools-mpt.list" &&
-    grep -Eq '(usr/)?sbin/multipath$' "$out/initramfs-tools-mpt.list" ||
+{ grep -q 'scripts/local-top/multipath$' "$out/initramfs-tools-mpt.list" &&
+    grep -Eq '(usr/)?sbin/multipath$' "$out/initramfs-tools-mpt.list"; } ||
     fail "initramfs-tools-mpt.img lacks multipath-tools-boot's multipath"
 for img in dracut-systemd dracut-sh; do
     ! grep -Eq 'sbin/multipathd?$' "$out/$img-mpt.list" ||

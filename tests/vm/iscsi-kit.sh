@@ -33,10 +33,10 @@
 # fresh `cargo build --release`. Rebuilt when anything that goes in changes.
 set -euo pipefail
 
-repo=$(cd "$(dirname "$0")/../.." && pwd)
-kitdir=${MPATH_VM_KIT:-$repo/target/vm-kit}
+# shellcheck source=tests/vm/kit-lib.sh
+. "$(dirname "$0")/kit-lib.sh"
+kit_init iscsi-kit.sh
 out=$kitdir/iscsi
-export DEBIAN_FRONTEND=noninteractive
 
 # The LU, as tests/vm_iscsi.rs's target guest exports it, and the initiators.
 TARGET_IQN=iqn.2003-01.org.linux-iscsi.mpath-boot:root
@@ -55,74 +55,36 @@ ITOOLS_INITIATOR=iqn.1993-08.org.debian:01:mpb-initramfs-tools
 . "$kitdir/kit.env"
 
 # 2. The binary.
-if [ -n "${MPATH_BOOT_BINARY:-}" ]; then
-    bin=$MPATH_BOOT_BINARY
-else
-    (cd "$repo" && cargo build --release -q)
-    bin=$repo/target/x86_64-unknown-linux-musl/release/mpath-boot
-fi
-[ -x "$bin" ] || { echo "iscsi-kit.sh: $bin is not an executable" >&2; exit 1; }
+kit_binary
 
 # 3. The packages, downloaded once (Debian's versions of the host's release).
 pkgs=(open-iscsi libisns0 libopeniscsiusr dracut-network isc-dhcp-client iputils-arping)
 debs=$kitdir/iscsi-debs
-mkdir -p "$debs"
-for p in "${pkgs[@]}"; do
-    if ! ls "$debs/${p}_"*.deb >/dev/null 2>&1; then
-        echo "iscsi-kit.sh: downloading $p" >&2
-        (cd "$debs" && apt-get download -qq -o APT::Sandbox::User=root "$p" 2>/dev/null) ||
-            { apt-get update -qq; (cd "$debs" && apt-get download -qq -o APT::Sandbox::User=root "$p"); }
-    fi
-done
+kit_download_debs "$debs" "${pkgs[@]}"
 
 # multipath-tools and multipath-tools-boot for initramfs-tools-mpt.img: the
 # packages boot-kit.sh's -mpt images use, in the same directory.
-mptpkgs=(multipath-tools multipath-tools-boot kpartx liburcu8 libaio1 libedit2 libjson-c5)
 mptdebs=$kitdir/boot-debs
-mkdir -p "$mptdebs"
-for p in "${mptpkgs[@]}"; do
-    compgen -G "$mptdebs/${p}_*.deb" >/dev/null ||
-        (cd "$mptdebs" && apt-get download -qq -o APT::Sandbox::User=root "$p" 2>/dev/null) ||
-        { apt-get update -qq; (cd "$mptdebs" && apt-get download -qq -o APT::Sandbox::User=root "$p"); }
-done
+kit_download_debs "$mptdebs" "${kit_mpt_pkgs[@]}"
 
-# 4. Up to date?
+# 4. Up to date? (kit_hash adds initramfs-hooks/.)
 hash=$( { sha256sum "$bin" "$0" "$VMLINUZ" "$debs"/*.deb "$mptdebs"/*.deb
-          find "$repo/initramfs-hooks" -type f -print0 | sort -z | xargs -0 sha256sum
-          dpkg-query -W initramfs-tools dracut-core udev systemd; } |
-        sed 's/ .*//' | sha256sum | cut -c1-16)
-if [ -f "$out/iscsi.env" ] && grep -qx "HASH='$hash'" "$out/iscsi.env"; then
+          dpkg-query -W initramfs-tools dracut-core udev systemd; } | kit_hash)
+if kit_up_to_date "$out/iscsi.env" "$hash"; then
     exit 0
 fi
 echo "iscsi-kit.sh: building iSCSI initramfs images in $out" >&2
-rm -rf "$out"
-mkdir -p "$out"
-work=$(mktemp -d /var/tmp/mpath-iscsi-kit.XXXXXX)
-trap 'rm -rf "$work"' EXIT
+kit_begin "$out" mpath-iscsi-kit
 
 # 5. The packages unpacked; /sbin, /bin and /lib moved under usr/ (the host
 # has a merged /usr, so /sbin/iscsistart is /usr/sbin/iscsistart).
 pkgroot=$work/pkgroot
-mkdir -p "$pkgroot"
-for d in "$debs"/*.deb; do dpkg-deb -x "$d" "$pkgroot"; done
-for d in sbin bin lib; do
-    [ -d "$pkgroot/$d" ] || continue
-    mkdir -p "$pkgroot/usr/$d"
-    cp -a "$pkgroot/$d/." "$pkgroot/usr/$d/"
-    rm -rf "${pkgroot:?}/$d"
-done
+kit_unpack_usr "$pkgroot" "sbin bin lib" "$debs"/*.deb
 # The same for the multipath-tools packages, in a tree of their own.
 mptroot=$work/mptroot
-mkdir -p "$mptroot/usr"
-for p in "${mptpkgs[@]}"; do
-    dpkg-deb -x "$(compgen -G "$mptdebs/${p}_*.deb" | head -n1)" "$mptroot"
-done
-for d in sbin bin lib lib64; do
-    [ -d "$mptroot/$d" ] || continue
-    mkdir -p "$mptroot/usr/$d"
-    cp -a "$mptroot/$d/." "$mptroot/usr/$d/"
-    rm -rf "${mptroot:?}/$d"
-done
+mptfiles=()
+for p in "${kit_mpt_pkgs[@]}"; do mptfiles+=("$(kit_first_deb "$mptdebs" "$p")"); done
+kit_unpack_usr "$mptroot" "sbin bin lib lib64" "${mptfiles[@]}"
 # /usr/bin/iscsiadm -> /sbin/iscsiadm: fine on a merged /usr.
 # The initiator's configuration, as open-iscsi's postinst and an
 # administrator would leave it: the initiator name, and for initramfs-tools
@@ -144,13 +106,9 @@ echo 'install_items+=" /lib/open-iscsi/startup-checks.sh "' > "$pkgroot/etc/drac
 
 # 6. mpath-boot installed as a package would, into a staging tree.
 stage=$work/stage
-DESTDIR=$stage "$repo/initramfs-hooks/install" "$bin" >/dev/null
-mkdir -p "$stage/usr/lib/modules/$KVER"
+kit_stage_install "$stage"
 conf=$work/initramfs-tools
-mkdir -p "$conf/conf.d" "$conf/hooks" "$conf/scripts"
-printf 'MODULES=most\nBUSYBOX=auto\nKEYMAP=n\nCOMPRESS=zstd\nDEVICE=\nNFSROOT=auto\nRUNSIZE=10%%\nFSTYPE=auto\nRESUME=none\n' \
-    > "$conf/initramfs.conf"
-touch "$conf/modules"
+kit_initramfs_tools_conf "$conf"
 
 # 7. The build, in a private mount namespace.
 build=$(cat <<'EOF'
@@ -198,7 +156,7 @@ unshare --mount sh -c "$build" ||
     { tail -n 25 "$out"/*.log >&2; echo "iscsi-kit.sh: image build failed (logs in $out)" >&2; exit 1; }
 
 # 8. Listings and checks on the contents.
-fail() { echo "iscsi-kit.sh: $*" >&2; exit 1; }
+fail() { kit_fail "$@"; }
 lsinitramfs "$out/initramfs-tools.img" > "$out/initramfs-tools.list"
 lsinitrd "$out/dracut-systemd.img" > "$out/dracut-systemd.list"
 lsinitrd "$out/dracut-sh.img" > "$out/dracut-sh.list"
@@ -213,9 +171,9 @@ done
 grep -q 'sbin/iscsistart$' "$out/initramfs-tools.list" || fail "initramfs-tools.img lacks iscsistart"
 grep -q 'scripts/local-top/iscsi$' "$out/initramfs-tools.list" || fail "initramfs-tools.img lacks local-top/iscsi"
 grep -q 'etc/iscsi.initramfs$' "$out/initramfs-tools.list" || fail "initramfs-tools.img lacks /etc/iscsi.initramfs"
-grep -q 'sbin/iscsistart$' "$out/initramfs-tools-mpt.list" &&
+{ grep -q 'sbin/iscsistart$' "$out/initramfs-tools-mpt.list" &&
     grep -q 'scripts/local-top/multipath$' "$out/initramfs-tools-mpt.list" &&
-    grep -Eq '(usr/)?sbin/multipath$' "$out/initramfs-tools-mpt.list" ||
+    grep -Eq '(usr/)?sbin/multipath$' "$out/initramfs-tools-mpt.list"; } ||
     fail "initramfs-tools-mpt.img lacks iscsistart or multipath-tools-boot's multipath"
 # dracut's multipath module stays out (mpath-boot's dracut.conf.d).
 for img in dracut-systemd-mpt dracut-sh-mpt; do
