@@ -29,8 +29,8 @@ use std::thread::sleep;
 use std::time::{Duration, Instant};
 
 use common::boot::{
-    check_mpath_boot_ran_before_multipath, kernel_cmdline, qemu_boot_command, read_log,
-    BootReport, Dm,
+    check_mpath_boot_ran_before_multipath, kernel_cmdline, qemu_boot_command, read_log, BootReport,
+    Dm,
 };
 use common::{scratch_dir, tail, virtio_scsi_paths, Kit};
 
@@ -119,6 +119,27 @@ struct BootConfig {
     timeout: Duration,
 }
 
+impl BootConfig {
+    /// The plain disk through two paths from power-on, nothing hot-plugged.
+    fn two_paths(
+        name: &'static str,
+        initrd: &'static str,
+        root: &'static str,
+        append: &'static [&'static str],
+    ) -> BootConfig {
+        BootConfig {
+            name,
+            disk: Disk::Plain,
+            initrd,
+            root,
+            append,
+            paths: 2,
+            hotplug: None,
+            timeout: BOOT_TIMEOUT,
+        }
+    }
+}
+
 struct Booted {
     name: &'static str,
     console: String,
@@ -178,7 +199,9 @@ impl Booted {
         let report = self.parsed();
         let part = self.multipath_partition(&report, map_name, paths);
         let Some(volume) = report.dm(lv) else {
-            self.fail(&format!("no dm device {lv}: LVM did not activate the volume"))
+            self.fail(&format!(
+                "no dm device {lv}: LVM did not activate the volume"
+            ))
         };
         if volume.slaves != [part.kname.clone()] {
             self.fail(&format!(
@@ -389,34 +412,26 @@ const BOOT_TIMEOUT: Duration = Duration::from_secs(180);
 
 #[test]
 fn initramfs_tools_image_mounts_root_from_the_multipath_partition() {
-    let run = boot(&BootConfig {
-        name: "boot-initramfs-tools",
-        disk: Disk::Plain,
-        root: MPATH_ROOT,
-        initrd: "initramfs-tools.img",
+    let run = boot(&BootConfig::two_paths(
+        "boot-initramfs-tools",
+        "initramfs-tools.img",
+        MPATH_ROOT,
         // No rootdelay=: initramfs-tools sleeps that long before it even
         // starts. Without it a missing root fails in 30 s (panic=-1: off).
-        append: &[],
-        paths: 2,
-        hotplug: None,
-        timeout: BOOT_TIMEOUT,
-    });
+        &[],
+    ));
     run.assert_root_on_multipath(&["sda", "sdb"]);
     assert_mpath_boot_made_the_map(&run);
 }
 
 #[test]
 fn dracut_systemd_image_mounts_root_from_the_multipath_partition() {
-    let run = boot(&BootConfig {
-        name: "boot-dracut-systemd",
-        disk: Disk::Plain,
-        root: MPATH_ROOT,
-        initrd: "dracut-systemd.img",
-        append: &["rd.shell=0", "rd.timeout=60"],
-        paths: 2,
-        hotplug: None,
-        timeout: BOOT_TIMEOUT,
-    });
+    let run = boot(&BootConfig::two_paths(
+        "boot-dracut-systemd",
+        "dracut-systemd.img",
+        MPATH_ROOT,
+        &["rd.shell=0", "rd.timeout=60"],
+    ));
     run.assert_root_on_multipath(&["sda", "sdb"]);
     assert_mpath_boot_made_the_map(&run);
     // Its output reached the console through the journal: the unit ran.
@@ -427,16 +442,12 @@ fn dracut_systemd_image_mounts_root_from_the_multipath_partition() {
 
 #[test]
 fn dracut_shell_image_mounts_root_from_the_multipath_partition() {
-    let run = boot(&BootConfig {
-        name: "boot-dracut-sh",
-        disk: Disk::Plain,
-        root: MPATH_ROOT,
-        initrd: "dracut-sh.img",
-        append: &["rd.shell=0", "rd.retry=60"],
-        paths: 2,
-        hotplug: None,
-        timeout: BOOT_TIMEOUT,
-    });
+    let run = boot(&BootConfig::two_paths(
+        "boot-dracut-sh",
+        "dracut-sh.img",
+        MPATH_ROOT,
+        &["rd.shell=0", "rd.retry=60"],
+    ));
     run.assert_root_on_multipath(&["sda", "sdb"]);
     assert_mpath_boot_made_the_map(&run);
 }
@@ -491,16 +502,7 @@ fn switched_off_on_the_kernel_command_line_nothing_is_assembled() {
         ),
     ];
     for (name, initrd, append) in cases {
-        let run = boot(&BootConfig {
-            name,
-            disk: Disk::Plain,
-            initrd,
-            root: "/dev/sda1",
-            append,
-            paths: 2,
-            hotplug: None,
-            timeout: BOOT_TIMEOUT,
-        });
+        let run = boot(&BootConfig::two_paths(name, initrd, "/dev/sda1", append));
         let report = run.parsed();
         run.ok(report.check_reached_root());
         let root = &report.roots;
@@ -553,16 +555,7 @@ fn boot_with_the_hosts_bindings(
     initrd: &'static str,
     append: &'static [&'static str],
 ) -> Booted {
-    let run = boot(&BootConfig {
-        name,
-        disk: Disk::Plain,
-        root: FRIENDLY_ROOT,
-        initrd,
-        append,
-        paths: 2,
-        hotplug: None,
-        timeout: BOOT_TIMEOUT,
-    });
+    let run = boot(&BootConfig::two_paths(name, initrd, FRIENDLY_ROOT, append));
     run.assert_root_on_map_named(FRIENDLY_NAME, &["sda", "sdb"]);
     assert_mpath_boot_made_the_map_named(&run, FRIENDLY_NAME);
     run
@@ -622,16 +615,7 @@ fn boot_by_uuid_from_map(
     append: &'static [&'static str],
     map_name: &str,
 ) -> Booted {
-    let run = boot(&BootConfig {
-        name,
-        disk: Disk::Plain,
-        root: UUID_ROOT,
-        initrd,
-        append,
-        paths: 2,
-        hotplug: None,
-        timeout: BOOT_TIMEOUT,
-    });
+    let run = boot(&BootConfig::two_paths(name, initrd, UUID_ROOT, append));
     run.assert_root_on_map_named(map_name, &["sda", "sdb"]);
     run.assert_no_path_partitions();
     assert_mpath_boot_made_the_map_named(&run, map_name);
@@ -645,12 +629,20 @@ fn initramfs_tools_image_mounts_root_by_uuid_from_the_multipath_partition() {
 
 #[test]
 fn dracut_systemd_image_mounts_root_by_uuid_from_the_multipath_partition() {
-    boot_by_uuid("boot-uuid-dracut-systemd", "dracut-systemd.img", &["rd.shell=0", "rd.timeout=60"]);
+    boot_by_uuid(
+        "boot-uuid-dracut-systemd",
+        "dracut-systemd.img",
+        &["rd.shell=0", "rd.timeout=60"],
+    );
 }
 
 #[test]
 fn dracut_shell_image_mounts_root_by_uuid_from_the_multipath_partition() {
-    boot_by_uuid("boot-uuid-dracut-sh", "dracut-sh.img", &["rd.shell=0", "rd.retry=60"]);
+    boot_by_uuid(
+        "boot-uuid-dracut-sh",
+        "dracut-sh.img",
+        &["rd.shell=0", "rd.retry=60"],
+    );
 }
 
 /// The LVM root: the root file system is on LV `vgmp/root`, whose PV is the
@@ -665,14 +657,8 @@ fn boot_lvm(
     map_name: &str,
 ) -> Booted {
     let run = boot(&BootConfig {
-        name,
         disk: Disk::Lvm,
-        root: LVM_ROOT,
-        initrd,
-        append,
-        paths: 2,
-        hotplug: None,
-        timeout: BOOT_TIMEOUT,
+        ..BootConfig::two_paths(name, initrd, LVM_ROOT, append)
     });
     run.assert_root_on_lvm_over(LVM_NAME, map_name, &["sda", "sdb"]);
     run.assert_no_path_partitions();
@@ -689,7 +675,11 @@ fn initramfs_tools_image_mounts_an_lvm_root_from_the_multipath_partition() {
     boot_lvm(
         "boot-lvm-initramfs-tools",
         "initramfs-tools.img",
-        &["mpath_boot.expect=35000c50015ea71ac-part1", "mpath_boot.wait=60", "mpath_boot.paths=2"],
+        &[
+            "mpath_boot.expect=35000c50015ea71ac-part1",
+            "mpath_boot.wait=60",
+            "mpath_boot.paths=2",
+        ],
         WWID,
     );
 }
@@ -749,7 +739,12 @@ fn with_multipath_tools_on_the_build_host_dracut_systemd_mounts_root_by_uuid() {
     boot_by_uuid_from_map(
         "boot-mpt-uuid-dracut-systemd",
         "dracut-systemd-mpt.img",
-        &["mpath_boot.wait=60", "mpath_boot.paths=2", "rd.shell=0", "rd.timeout=60"],
+        &[
+            "mpath_boot.wait=60",
+            "mpath_boot.paths=2",
+            "rd.shell=0",
+            "rd.timeout=60",
+        ],
         FRIENDLY_NAME,
     );
 }
@@ -759,7 +754,12 @@ fn with_multipath_tools_on_the_build_host_dracut_shell_mounts_root_by_uuid() {
     boot_by_uuid_from_map(
         "boot-mpt-uuid-dracut-sh",
         "dracut-sh-mpt.img",
-        &["mpath_boot.wait=60", "mpath_boot.paths=2", "rd.shell=0", "rd.retry=60"],
+        &[
+            "mpath_boot.wait=60",
+            "mpath_boot.paths=2",
+            "rd.shell=0",
+            "rd.retry=60",
+        ],
         FRIENDLY_NAME,
     );
 }
@@ -769,7 +769,11 @@ fn with_multipath_tools_on_the_build_host_initramfs_tools_mounts_an_lvm_root() {
     let run = boot_lvm(
         "boot-mpt-lvm-initramfs-tools",
         "initramfs-tools-mpt.img",
-        &["mpath_boot.expect=mpatha-part1", "mpath_boot.wait=60", "mpath_boot.paths=2"],
+        &[
+            "mpath_boot.expect=mpatha-part1",
+            "mpath_boot.wait=60",
+            "mpath_boot.paths=2",
+        ],
         FRIENDLY_NAME,
     );
     assert_mpath_boot_ran_before_multipath(&run);

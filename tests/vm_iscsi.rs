@@ -42,8 +42,7 @@ use std::thread::{sleep, JoinHandle};
 use std::time::{Duration, Instant};
 
 use common::boot::{
-    check_mpath_boot_ran_before_multipath, kernel_cmdline, qemu_boot_command, read_log,
-    BootReport,
+    check_mpath_boot_ran_before_multipath, kernel_cmdline, qemu_boot_command, read_log, BootReport,
 };
 use common::{scratch_dir, tail, virtio_scsi_paths, GuestRun, Kit, VmConfig};
 

@@ -108,7 +108,10 @@ impl BootReport {
         };
         let (root_dev, fstype) = (&root[0], root.get(1).map(String::as_str));
         if *root_dev != dm.devnum {
-            return Err(format!("/ is on {root_dev}, not on {} ({})", dm.name, dm.devnum));
+            return Err(format!(
+                "/ is on {root_dev}, not on {} ({})",
+                dm.name, dm.devnum
+            ));
         }
         if fstype != Some("ext4") {
             return Err(format!("/ is {fstype:?}, expected ext4"));
