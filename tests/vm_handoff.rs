@@ -28,7 +28,8 @@ mod reference;
 
 use common::{boot, GuestRun, VmConfig};
 use guest::{
-    lu_path_sets, map_path_sets, parse_inventory, parse_tables, scsi_debug, Disk, INVENTORY,
+    lu_path_sets, map_path_sets, parse_inventory, parse_tables, scsi_debug, Disk, DmTable,
+    INVENTORY,
 };
 use reference::{indent, reference_overlay};
 use std::collections::{BTreeMap, BTreeSet};
@@ -392,6 +393,34 @@ fn resumes(out: &str) -> Vec<&str> {
         .collect()
 }
 
+/// For the record: the guest's sections `<prefix>-nodes` (/dev/mapper) and
+/// `<prefix>-udev`, printed as what they were after `nodes_after` and
+/// `udev_after`.
+fn print_nodes_and_udev(run: &GuestRun, prefix: &str, nodes_after: &str, udev_after: &str) {
+    println!(
+        "handoff: /dev/mapper after {nodes_after}:\n{}",
+        indent(&run.section(&format!("{prefix}-nodes")))
+    );
+    println!(
+        "handoff: udev after {udev_after}:\n{}",
+        indent(&run.section(&format!("{prefix}-udev")))
+    );
+}
+
+/// `out`, the output of a run of mpath-boot (`who`), reports every map of
+/// `tables` `unchanged:`, and the run resumed no map.
+fn assert_found_unchanged(who: &str, out: &str, tables: &[DmTable]) {
+    for t in tables {
+        assert!(
+            out.lines()
+                .any(|l| l.starts_with(&format!("unchanged: {} (", t.name))),
+            "{who} did not find {} unchanged:\n{out}",
+            t.name
+        );
+    }
+    assert!(resumes(out).is_empty(), "{who} resumed a map:\n{out}");
+}
+
 /// Scenarios 1 and 2: mpath-boot makes the maps without udev; udevd and
 /// multipathd start, and multipathd takes the maps over as they are: same
 /// names, DM UUIDs, device-mapper devices and tables, every path up. Run
@@ -499,19 +528,7 @@ fn multipathd_adopts_the_maps_mpath_boot_made_in_early_boot() {
 
     // mpath-boot run again on the live system finds them as it made them.
     let rerun = run.section_ok("adopt-rerun");
-    for t in &tables {
-        assert!(
-            rerun
-                .lines()
-                .any(|l| l.starts_with(&format!("unchanged: {} (", t.name))),
-            "mpath-boot after adoption did not find {} unchanged:\n{rerun}",
-            t.name
-        );
-    }
-    assert!(
-        resumes(&rerun).is_empty(),
-        "mpath-boot after adoption resumed a map:\n{rerun}"
-    );
+    assert_found_unchanged("mpath-boot after adoption", &rerun, &tables);
     assert_eq!(
         run.section_ok("adopt-rerun-tables"),
         run.section_ok("boot-tables")
@@ -530,14 +547,7 @@ fn multipathd_adopts_the_maps_mpath_boot_made_in_early_boot() {
     {
         println!("handoff: multipathd: {l}");
     }
-    println!(
-        "handoff: /dev/mapper after adoption:\n{}",
-        indent(&run.section("adopt-nodes"))
-    );
-    println!(
-        "handoff: udev after adoption:\n{}",
-        indent(&run.section("adopt-udev"))
-    );
+    print_nodes_and_udev(run, "adopt", "adoption", "adoption");
 }
 
 /// Scenario 3: multipathd runs the adopted maps: an offline path is failed
@@ -683,19 +693,7 @@ fn mpath_boot_leaves_maps_made_by_multipath_unchanged() {
             LUS,
             "mpath-boot {section}: one line per map expected:\n{out}"
         );
-        for t in &tables {
-            assert!(
-                lines
-                    .iter()
-                    .any(|l| l.starts_with(&format!("unchanged: {} (", t.name))),
-                "mpath-boot {section} did not find {} unchanged:\n{out}",
-                t.name
-            );
-        }
-        assert!(
-            resumes(&out).is_empty(),
-            "mpath-boot {section} resumed a map:\n{out}"
-        );
+        assert_found_unchanged(&format!("mpath-boot {section}"), &out, &tables);
     }
     assert_eq!(
         run.section_ok("rerun-tables"),
@@ -730,14 +728,7 @@ fn mpath_boot_leaves_maps_made_by_multipath_unchanged() {
         before.iter().map(|i| i.events).collect::<Vec<_>>(),
         after.iter().map(|i| i.events).collect::<Vec<_>>()
     );
-    println!(
-        "handoff: /dev/mapper after multipath -F and -v2:\n{}",
-        indent(&run.section("ref-nodes"))
-    );
-    println!(
-        "handoff: udev after multipath -v2:\n{}",
-        indent(&run.section("ref-udev"))
-    );
+    print_nodes_and_udev(run, "ref", "multipath -F and -v2", "multipath -v2");
 }
 
 /// Scenario 5: a map is open and multipathd holds one of its paths failed

@@ -563,6 +563,19 @@ fn status_groups(params: &str) -> Vec<StatusGroup> {
     out
 }
 
+/// The comparison with the reference passed (see
+/// `reference::assert_same_as_reference`), the run's path inventory given
+/// as context.
+fn assert_same_as_reference(run: &GuestRun, name: &str, bad_reference: &str, differences: &str) {
+    reference::assert_same_as_reference(
+        name,
+        &run.dir.join("guest.log"),
+        &format!("--- paths ---\n{}\n", run.section("inventory")),
+        bad_reference,
+        differences,
+    );
+}
+
 /// The (only) map of a `dmsetup table`/`status` output, by name.
 fn only_map(text: &str) -> Option<(String, String)> {
     let maps = reference::parse_dmsetup_table(text);
@@ -869,6 +882,21 @@ impl Outcome {
         }
     }
 
+    /// What differs from `other`: "tables", "names/UUIDs", "dm path states".
+    fn differences(&self, other: &Outcome) -> Vec<&'static str> {
+        let mut what = Vec::new();
+        if self.table != other.table {
+            what.push("tables");
+        }
+        if self.names != other.names {
+            what.push("names/UUIDs");
+        }
+        if self.path_states != other.path_states {
+            what.push("dm path states");
+        }
+        what
+    }
+
     fn show(&self) -> String {
         format!(
             "  tables:\n{}\n  names:\n{}\n  dm path states: {:?}",
@@ -948,16 +976,7 @@ fn lio_configs_match_reference() {
             run.section(&format!("{n}.ref.bindings")),
             run.section(&format!("{n}.mine.bindings")),
         );
-        let mut what = Vec::new();
-        if mine.table != theirs.table {
-            what.push("tables");
-        }
-        if mine.names != theirs.names {
-            what.push("names/UUIDs");
-        }
-        if mine.path_states != theirs.path_states {
-            what.push("dm path states");
-        }
+        let mut what = mine.differences(&theirs);
         if mine_bindings != ref_bindings {
             what.push("bindings file");
         }
@@ -982,13 +1001,7 @@ fn lio_configs_match_reference() {
             );
         }
     }
-    reference::assert_same_as_reference(
-        "lio configurations",
-        &run.dir.join("guest.log"),
-        &format!("--- paths ---\n{}\n", run.section("inventory")),
-        &bad_reference,
-        &differences,
-    );
+    assert_same_as_reference(run, "lio configurations", &bad_reference, &differences);
 }
 
 /// The map mpath-boot made stays in place while sdb's port changes ALUA
@@ -1230,16 +1243,7 @@ fn compare_steps(run: &GuestRun, pick: impl Fn(&Step) -> bool) -> (String, Strin
             summary(&ref_params, &ref_prios),
             summary(&mine_params, &mine_prios)
         );
-        let mut what = Vec::new();
-        if mine.table != theirs.table {
-            what.push("tables");
-        }
-        if mine.names != theirs.names {
-            what.push("names/UUIDs");
-        }
-        if mine.path_states != theirs.path_states {
-            what.push("dm path states");
-        }
+        let mut what = mine.differences(&theirs);
         if mine_prios != ref_prios {
             what.push("group priorities");
         }
@@ -1281,13 +1285,7 @@ fn lio_alua_states_match_reference() {
     let run = lio_run();
     let (bad_reference, differences) =
         compare_steps(run, |s| !matches!(s.expect, Expect::Failed { .. }));
-    reference::assert_same_as_reference(
-        "lio ALUA states",
-        &run.dir.join("guest.log"),
-        &format!("--- paths ---\n{}\n", run.section("inventory")),
-        &bad_reference,
-        &differences,
-    );
+    assert_same_as_reference(run, "lio ALUA states", &bad_reference, &differences);
 }
 
 /// A path whose TEST UNIT READY fails while the target still answers:
@@ -1304,11 +1302,5 @@ fn lio_not_ready_path_matches_reference() {
     let run = lio_run();
     let (bad_reference, differences) =
         compare_steps(run, |s| matches!(s.expect, Expect::Failed { .. }));
-    reference::assert_same_as_reference(
-        "lio NOT READY path",
-        &run.dir.join("guest.log"),
-        &format!("--- paths ---\n{}\n", run.section("inventory")),
-        &bad_reference,
-        &differences,
-    );
+    assert_same_as_reference(run, "lio NOT READY path", &bad_reference, &differences);
 }
