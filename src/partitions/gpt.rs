@@ -203,7 +203,7 @@ fn used_entries(
 
 #[cfg(test)]
 mod tests {
-    use super::super::testimage::{self, Gpt, SparseDisk};
+    use super::super::testimage::{self, part, Gpt, SparseDisk};
     use super::super::{read_table, MAX_READ_BYTES};
     use super::*;
 
@@ -248,14 +248,6 @@ mod tests {
     ];
 
     const LAST: u64 = 131071;
-
-    fn part(number: u32, start: u64, sectors: u64) -> Partition {
-        Partition {
-            number,
-            start,
-            sectors,
-        }
-    }
 
     fn read_512(disk: &SparseDisk) -> Result<PartitionTable, PartitionError> {
         read_table(&mut disk.reader(), disk.sectors(), 512)

@@ -223,22 +223,24 @@ fn read_chain(
 
 #[cfg(test)]
 mod tests {
-    use super::super::testimage::{self, Logical, SparseDisk};
+    use super::super::testimage::{self, part, Logical, SparseDisk};
     use super::super::{read_table, PartitionTable};
     use super::*;
 
     const MIB64: u64 = 131072;
 
-    fn part(number: u32, start: u64, sectors: u64) -> Partition {
-        Partition {
-            number,
-            start,
-            sectors,
-        }
-    }
-
     fn read_512(disk: &SparseDisk) -> Result<PartitionTable, PartitionError> {
         read_table(&mut disk.reader(), disk.sectors(), 512)
+    }
+
+    /// The numbers of the partitions read from `disk` (512-byte sectors).
+    fn numbers(disk: &SparseDisk) -> Vec<u32> {
+        read_512(disk)
+            .unwrap()
+            .partitions
+            .iter()
+            .map(|p| p.number)
+            .collect()
     }
 
     fn primary(kind: u8, start: u32, blocks: u32) -> MbrEntry {
@@ -318,13 +320,7 @@ mod tests {
         assert_eq!(read_512(&disk).unwrap().partitions.len(), 4);
         // Empty slot 2: 1, 3, 4 remain, numbered by slot.
         disk.write(446 + 16, &[0; 16]);
-        let numbers: Vec<u32> = read_512(&disk)
-            .unwrap()
-            .partitions
-            .iter()
-            .map(|p| p.number)
-            .collect();
-        assert_eq!(numbers, [1, 3, 4]);
+        assert_eq!(numbers(&disk), [1, 3, 4]);
     }
 
     #[test]
@@ -391,13 +387,7 @@ mod tests {
         let mut disk = testimage::mbr_extended().disk;
         // Blank out logical 5, keeping the link to the next EBR.
         disk.write(43008 * 512 + 446, &[0; 16]);
-        let numbers: Vec<u32> = read_512(&disk)
-            .unwrap()
-            .partitions
-            .iter()
-            .map(|p| p.number)
-            .collect();
-        assert_eq!(numbers, [1, 2, 3, 6, 7]);
+        assert_eq!(numbers(&disk), [1, 2, 3, 6, 7]);
     }
 
     /// The extended fixture with EBR `index` (0-based) linking to `target`

@@ -298,7 +298,8 @@ pub struct Fixture {
 /// 64 MiB, the size of the images the fixtures were copied from.
 const DISK_SECTORS: u64 = 131072;
 
-fn part(number: u32, start: u64, sectors: u64) -> Partition {
+/// A partition as `read_table` reports it (512-byte sectors).
+pub fn part(number: u32, start: u64, sectors: u64) -> Partition {
     Partition {
         number,
         start,
