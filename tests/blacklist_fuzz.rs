@@ -8,10 +8,14 @@
 
 mod fuzzing;
 
+#[path = "fuzz/shared/vpd_pages.rs"]
+mod vpd_pages;
+
 use fuzzing::Rng;
 use mpath_boot::config::blacklist::{Blacklist, List, Reason, Verdict};
 use mpath_boot::config::{Config, DeviceEntry, DeviceRule, Origin, Rule};
 use mpath_boot::identify::properties::scsi_properties;
+use vpd_pages::SCSI_DEBUG_83;
 
 /// Pieces patterns are built from: regex syntax (valid and broken), the
 /// `!` inversion and its escape, and text that occurs in names.
@@ -344,18 +348,6 @@ fn name_after_prefix_ok(name: &str) -> bool {
         || next("dasd").is_some_and(|b| b.is_ascii_lowercase())
         || next("nvme").is_some_and(|b| b.is_ascii_digit())
 }
-
-/// Page 0x83 of scsi_debug, as in the parser fuzz test.
-const SCSI_DEBUG_83: &[u8] = &[
-    0x00, 0x83, 0x00, 0x70, 0x02, 0x01, 0x00, 28, b'L', b'i', b'n', b'u', b'x', b' ', b' ', b' ',
-    b's', b'c', b's', b'i', b'_', b'd', b'e', b'b', b'u', b'g', b' ', b' ', b' ', b' ', b' ', b' ',
-    b'2', b'0', b'0', b'0', 0x01, 0x03, 0x00, 0x08, 0x33, 0x33, 0x33, 0x30, 0x00, 0x00, 0x07, 0xd0,
-    0x61, 0x94, 0x00, 0x04, 0x00, 0x00, 0x00, 0x01, 0x61, 0x93, 0x00, 0x08, 0x32, 0x22, 0x22, 0x20,
-    0x00, 0x00, 0x07, 0xce, 0x61, 0x95, 0x00, 0x04, 0x00, 0x00, 0x01, 0x00, 0x61, 0xa3, 0x00, 0x08,
-    0x32, 0x22, 0x22, 0x20, 0x00, 0x00, 0x07, 0xcd, 0x63, 0xa8, 0x00, 24, b'n', b'a', b'a', b'.',
-    b'3', b'2', b'2', b'2', b'2', b'2', b'2', b'0', b'0', b'0', b'0', b'0', b'0', b'7', b'C', b'D',
-    0, 0, 0, 0,
-];
 
 /// Random designators with plausible headers.
 fn random_page83(rng: &mut Rng) -> Vec<u8> {

@@ -12,6 +12,9 @@
 
 mod fuzzing;
 
+#[path = "fuzz/shared/partition_checks.rs"]
+mod partition_checks;
+
 use std::cell::Cell;
 use std::io;
 
@@ -20,6 +23,7 @@ use mpath_boot::partitions::mbr::{self, MbrEntry};
 use mpath_boot::partitions::plan::plan;
 use mpath_boot::partitions::testimage::{self, Fixture, SparseDisk};
 use mpath_boot::partitions::{read_table, Partition, PartitionTable, MAX_READ_BYTES};
+use partition_checks::check_partitions;
 
 
 /// `rng.pick` over choices that themselves draw from `rng`.
@@ -153,30 +157,7 @@ fn extended_slots(disk: &SparseDisk) -> Vec<u32> {
 
 fn check_table(table: &PartitionTable, disk_sectors: u64, extended: &[u32], context: &str) {
     let parts: &[Partition] = &table.partitions;
-    for pair in parts.windows(2) {
-        assert!(
-            pair[0].number < pair[1].number,
-            "{context}: numbers not increasing: {parts:?}"
-        );
-    }
-    for (i, a) in parts.iter().enumerate() {
-        assert!(a.number >= 1 && a.sectors > 0, "{context}: {a:?}");
-        assert!(
-            a.start
-                .checked_add(a.sectors)
-                .is_some_and(|end| end <= disk_sectors),
-            "{context}: {a:?} past {disk_sectors}"
-        );
-        for b in &parts[i + 1..] {
-            let container = extended.contains(&a.number) && b.number >= 5;
-            if !container {
-                assert!(
-                    a.end() <= b.start || b.end() <= a.start,
-                    "{context}: {a:?} overlaps {b:?}"
-                );
-            }
-        }
-    }
+    check_partitions(parts, disk_sectors, extended, context);
     let maps = plan(
         "mpatha",
         "3600140531e2f3c1e9b14b5db6e7a8f90",

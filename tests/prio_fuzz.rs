@@ -8,6 +8,9 @@
 
 mod fuzzing;
 
+#[path = "fuzz/shared/probe_harness.rs"]
+mod probe_harness;
+
 use std::cell::RefCell;
 use std::path::Path;
 use std::time::Duration;
@@ -18,21 +21,11 @@ use mpath_boot::prio::{
     self, datacore, emc, hds, hp_sw, iet, ontap, random, rdac, weightedpath, PrioContext, Prioritizer,
 };
 use mpath_boot::transport::{Completion, ScsiTransport, TransportError};
+// Valid answers, shared with the probe's fuzzing: EMC page 0xc0 (owned LUN
+// on its default SP, priority 4), ontap's GVA answer and proxy page 0xc1.
+use probe_harness::fixtures::{emc_page, gva_answer, proxy_page};
 
 const ROUNDS: usize = 3000;
-
-/// A valid EMC page 0xc0: owned LUN on its default SP (priority 4).
-fn emc_page() -> Vec<u8> {
-    let mut p = vec![0u8; 64];
-    p[1] = 0xc0;
-    p[4] = 2;
-    p[5] = 1;
-    p[8] = 1;
-    p[27] = 3;
-    p[28] = 4;
-    p[30] = 4;
-    p
-}
 
 /// A valid RDAC page 0xc9: owner, preferred (priority 6).
 fn rdac_page() -> Vec<u8> {
@@ -51,23 +44,6 @@ fn hds_inquiry() -> Vec<u8> {
     d[44..48].copy_from_slice(b"00C6");
     d[49] = b'0';
     d
-}
-
-fn gva_answer() -> Vec<u8> {
-    let mut a = vec![0u8; 32];
-    a[3] = 24;
-    a[4..8].copy_from_slice(&[0x0a, 0x98, 0x0a, 0x01]);
-    a[8] = 0x41;
-    a[12..18].copy_from_slice(b"ism_sn");
-    a
-}
-
-fn proxy_page() -> Vec<u8> {
-    let mut p = vec![0u8; 24];
-    p[1] = 0xc1;
-    p[8..14].copy_from_slice(&[0x0a, 0x98, 0x0a, 0x00, 0xc1, 0x00]);
-    p[19] = 2;
-    p
 }
 
 fn datacore_inquiry() -> Vec<u8> {

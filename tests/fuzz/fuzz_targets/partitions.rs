@@ -20,7 +20,11 @@ use std::sync::OnceLock;
 use libfuzzer_sys::fuzz_target;
 use mpath_boot::partitions::mbr;
 use mpath_boot::partitions::testimage::{self, Fixture};
-use mpath_boot::partitions::{read_table, Partition, MAX_READ_BYTES};
+use mpath_boot::partitions::{read_table, MAX_READ_BYTES};
+
+#[path = "../shared/partition_checks.rs"]
+mod partition_checks;
+use partition_checks::check_partitions;
 
 fn fixtures() -> &'static [Fixture] {
     static FIXTURES: OnceLock<Vec<Fixture>> = OnceLock::new();
@@ -39,29 +43,6 @@ fn extended_slots(sector0: &[u8]) -> Vec<u32> {
         .filter(|(_, e)| e.blocks != 0 && mbr::is_extended(e.kind))
         .map(|(n, _)| n)
         .collect()
-}
-
-fn check(parts: &[Partition], disk_sectors: u64, extended: &[u32]) {
-    for pair in parts.windows(2) {
-        assert!(pair[0].number < pair[1].number, "{parts:?}");
-    }
-    for (i, a) in parts.iter().enumerate() {
-        assert!(a.number >= 1 && a.sectors > 0, "{a:?}");
-        assert!(
-            a.start
-                .checked_add(a.sectors)
-                .is_some_and(|end| end <= disk_sectors),
-            "{a:?} past {disk_sectors}"
-        );
-        for b in &parts[i + 1..] {
-            if !(extended.contains(&a.number) && b.number >= 5) {
-                assert!(
-                    a.end() <= b.start || b.end() <= a.start,
-                    "{a:?} overlaps {b:?}"
-                );
-            }
-        }
-    }
 }
 
 fn exercise(
@@ -84,7 +65,7 @@ fn exercise(
     };
     match result {
         Ok(table) => {
-            check(&table.partitions, disk_sectors, &extended);
+            check_partitions(&table.partitions, disk_sectors, &extended, "accepted table");
             for warning in &table.warnings {
                 let _ = warning.to_string();
             }

@@ -464,6 +464,14 @@ pub fn run<S: ReplySource>(scenario: &Scenario, source: S) -> (Probed, Vec<Sent>
     (outcome, sent)
 }
 
+/// `outcome` is `Probed::Down`: `what` (the device) is down.
+fn assert_down(outcome: &Probed, what: &str) {
+    assert!(
+        matches!(outcome, Probed::Down(..)),
+        "{what} not down: {outcome:?}"
+    );
+}
+
 /// The properties of one probe's outcome.
 pub fn check(scenario: &Scenario, sent: &[Sent], planned: &[String], outcome: &Probed) {
     let state = scenario
@@ -472,10 +480,7 @@ pub fn check(scenario: &Scenario, sent: &[Sent], planned: &[String], outcome: &P
         .and_then(|s| core::str::from_utf8(s.get(..s.len().min(64))?).ok())
         .map(str::trim);
     if matches!(state, Some("offline" | "transport-offline")) {
-        assert!(
-            matches!(outcome, Probed::Down(..)),
-            "offline device not down: {outcome:?}"
-        );
+        assert_down(outcome, "offline device");
         assert!(
             sent.is_empty(),
             "commands sent to an offline device: {sent:?}"
@@ -483,10 +488,7 @@ pub fn check(scenario: &Scenario, sent: &[Sent], planned: &[String], outcome: &P
         return;
     }
     if scenario.open_error.is_some() {
-        assert!(
-            matches!(outcome, Probed::Down(..)),
-            "unopened device not down: {outcome:?}"
-        );
+        assert_down(outcome, "unopened device");
         assert!(sent.is_empty());
         return;
     }
@@ -499,10 +501,7 @@ pub fn check(scenario: &Scenario, sent: &[Sent], planned: &[String], outcome: &P
         "first command is not TEST UNIT READY: {sent:?}"
     );
     if first.failed {
-        assert!(
-            matches!(outcome, Probed::Down(..)),
-            "dead path not down: {outcome:?}"
-        );
+        assert_down(outcome, "dead path");
         assert_eq!(
             sent.len(),
             1,
