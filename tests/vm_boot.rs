@@ -25,12 +25,11 @@ use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
-use std::thread::sleep;
 use std::time::{Duration, Instant};
 
 use common::boot::{
-    check_mpath_boot_ran_before_multipath, kernel_cmdline, qemu_boot_command, read_log, BootReport,
-    Dm,
+    check_mpath_boot_ran_before_multipath, kernel_cmdline, qemu_boot_command, read_log,
+    wait_for_qemu, BootReport, Dm, Poll,
 };
 use common::{scratch_dir, tail, virtio_scsi_paths, Kit};
 
@@ -337,31 +336,27 @@ fn boot(cfg: &BootConfig) -> Booted {
     let read = read_log;
     let mut plug_due: Option<Instant> = None;
     let mut plugged_at = None;
-    let mut timed_out = false;
-    loop {
-        if child.try_wait().expect("wait for qemu").is_some() {
-            break;
-        }
-        if start.elapsed() > cfg.timeout {
-            timed_out = true;
-            let _ = child.kill();
-            let _ = child.wait();
-            break;
-        }
-        if let (Some(hp), None) = (&cfg.hotplug, plugged_at) {
-            match plug_due {
-                None if read(&console).contains(hp.after) => {
-                    plug_due = Some(Instant::now() + hp.delay)
+    let timed_out = wait_for_qemu(
+        &mut child,
+        start,
+        cfg.timeout,
+        Duration::from_millis(100),
+        || {
+            if let (Some(hp), None) = (&cfg.hotplug, plugged_at) {
+                match plug_due {
+                    None if read(&console).contains(hp.after) => {
+                        plug_due = Some(Instant::now() + hp.delay)
+                    }
+                    Some(due) if Instant::now() >= due => {
+                        hotplug_second_path(&mut Qmp::connect(&qmp_socket), &image);
+                        plugged_at = Some(start.elapsed());
+                    }
+                    _ => {}
                 }
-                Some(due) if Instant::now() >= due => {
-                    hotplug_second_path(&mut Qmp::connect(&qmp_socket), &image);
-                    plugged_at = Some(start.elapsed());
-                }
-                _ => {}
             }
-        }
-        sleep(Duration::from_millis(100));
-    }
+            Poll::Wait
+        },
+    );
     let booted = Booted {
         name: cfg.name,
         console: read(&console),

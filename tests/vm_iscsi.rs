@@ -42,7 +42,8 @@ use std::thread::{sleep, JoinHandle};
 use std::time::{Duration, Instant};
 
 use common::boot::{
-    check_mpath_boot_ran_before_multipath, kernel_cmdline, qemu_boot_command, read_log, BootReport,
+    check_mpath_boot_ran_before_multipath, kernel_cmdline, qemu_boot_command, read_log,
+    wait_for_qemu, BootReport, Poll,
 };
 use common::{scratch_dir, tail, virtio_scsi_paths, GuestRun, Kit, VmConfig};
 
@@ -484,26 +485,20 @@ fn boot_initiator(kit: &IscsiKit, target: &Target, init: &Initiator) -> Booted {
     let log_from = target.log().len();
     let start = Instant::now();
     let mut child = cmd.spawn().expect("start qemu-system-x86_64");
-    let mut timed_out = false;
-    loop {
-        if child.try_wait().expect("wait for qemu").is_some() {
-            break;
-        }
-        // dracut halts (qemu stays up) when it gives up on the root.
-        if fs::read_to_string(&console).is_ok_and(|c| c.contains("reboot: System halted")) {
-            sleep(Duration::from_secs(1));
-            let _ = child.kill();
-            let _ = child.wait();
-            break;
-        }
-        if start.elapsed() > BOOT_TIMEOUT {
-            timed_out = true;
-            let _ = child.kill();
-            let _ = child.wait();
-            break;
-        }
-        sleep(Duration::from_millis(200));
-    }
+    let timed_out = wait_for_qemu(
+        &mut child,
+        start,
+        BOOT_TIMEOUT,
+        Duration::from_millis(200),
+        || {
+            // dracut halts (qemu stays up) when it gives up on the root.
+            if fs::read_to_string(&console).is_ok_and(|c| c.contains("reboot: System halted")) {
+                sleep(Duration::from_secs(1));
+                return Poll::Stop;
+            }
+            Poll::Wait
+        },
+    );
     let booted = Booted {
         name: init.name,
         console: read_log(&console),

@@ -11,7 +11,9 @@
 
 use std::fs;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
+use std::thread::sleep;
+use std::time::{Duration, Instant};
 
 /// One dm device as the booted root's init saw it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -208,6 +210,43 @@ pub fn qemu_boot_command(vmlinuz: &Path, initrd: &Path, append: &[String], dir: 
         .stdout(Stdio::null())
         .stderr(fs::File::create(dir.join("qemu.log")).expect("create qemu.log"));
     cmd
+}
+
+/// What [`wait_for_qemu`] does after a poll.
+pub enum Poll {
+    /// Let the guest run on.
+    Wait,
+    /// Stop it: qemu is killed.
+    Stop,
+}
+
+/// Waits for qemu (`child`, started at `start`) to exit. Every `every`, while
+/// it runs, `poll` is called (it may act on the guest, or stop it); qemu is
+/// killed when `poll` says [`Poll::Stop`] or once `timeout` has passed.
+/// Returns whether the timeout was reached.
+pub fn wait_for_qemu(
+    child: &mut Child,
+    start: Instant,
+    timeout: Duration,
+    every: Duration,
+    mut poll: impl FnMut() -> Poll,
+) -> bool {
+    loop {
+        if child.try_wait().expect("wait for qemu").is_some() {
+            return false;
+        }
+        let timed_out = match poll() {
+            Poll::Stop => false,
+            Poll::Wait if start.elapsed() > timeout => true,
+            Poll::Wait => {
+                sleep(every);
+                continue;
+            }
+        };
+        let _ = child.kill();
+        let _ = child.wait();
+        return timed_out;
+    }
 }
 
 /// A serial log, `\r\n` as `\n`; empty if it is not there (yet).
