@@ -251,7 +251,7 @@ impl Target {
             if log.contains("@@TARGET:READY") && self.sockets.iter().all(|s| s.exists()) {
                 return;
             }
-            let finished = self.thread.as_ref().map_or(true, |t| t.is_finished());
+            let finished = self.thread.as_ref().is_none_or(|t| t.is_finished());
             if finished || start.elapsed() > limit || log.contains("@@MPB:EXIT:") {
                 let why = match self.thread.take().map(|t| t.join()) {
                     Some(Err(_)) => "the harness panicked (see above)".to_string(),
