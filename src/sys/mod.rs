@@ -6,7 +6,6 @@ pub mod dm_cookie;
 pub mod dm_ioctl;
 pub mod nodes;
 pub mod multipathd;
-pub mod regex;
 pub mod scsi_ioctl;
 pub mod sg_io;
 pub mod udev;
