@@ -8,4 +8,5 @@ pub mod nodes;
 pub mod multipathd;
 pub mod scsi_ioctl;
 pub mod sg_io;
+pub mod thread_name;
 pub mod udev;
