@@ -421,6 +421,20 @@ fn retry_resume(name: &str, attempts: u32, pause: Duration, mut resume: impl FnM
     Resumed::StillSuspended(err)
 }
 
+
+impl Drop for DeviceMapper {
+    /// Last chance for a map this handle suspended: never exit with it
+    /// blocking I/O.
+    fn drop(&mut self) {
+        let left: Vec<String> = self.suspended.borrow().clone();
+        for name in left {
+            if let Err(e) = self.resume(&name) {
+                error!("{name}: left suspended: {e}");
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -484,18 +498,5 @@ mod tests {
         });
         assert!(matches!(outcome, Resumed::Gone(_)));
         assert_eq!(calls, 1);
-    }
-}
-
-impl Drop for DeviceMapper {
-    /// Last chance for a map this handle suspended: never exit with it
-    /// blocking I/O.
-    fn drop(&mut self) {
-        let left: Vec<String> = self.suspended.borrow().clone();
-        for name in left {
-            if let Err(e) = self.resume(&name) {
-                error!("{name}: left suspended: {e}");
-            }
-        }
     }
 }
