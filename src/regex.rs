@@ -17,7 +17,11 @@
 //! as anchors anywhere, `\<`, `\>`, `\b`, `\B` as word assertions and any
 //! other escaped character as itself (`\1` is a literal 1: musl has no
 //! back-references in extended expressions). A unit test compares it with
-//! the C library's regcomp/regexec on a corpus of patterns and texts.
+//! the C library's regcomp/regexec on a corpus of patterns and texts; the
+//! differences are in patterns nobody writes: an assertion made optional
+//! (`\<?`, `$*`), which TRE keeps required, or next to an alternative that
+//! matches nothing (`\<|`), which TRE lets spoil it; and nesting deeper
+//! than 64 groups or 8 stacked repetition operators, refused here.
 
 use core::fmt;
 
@@ -47,6 +51,11 @@ impl std::error::Error for RegexError {}
 const MAX_PROGRAM: usize = 1 << 16;
 /// RE_DUP_MAX.
 const DUP_MAX: u32 = 255;
+/// Groups inside groups, and repetition operators on one atom (`a***`),
+/// beyond these are refused: parsing and compiling recurse once per level,
+/// on whatever thread compiles the pattern.
+const MAX_GROUP_DEPTH: u32 = 64;
+const MAX_STACKED_REPEATS: u32 = 8;
 
 type ByteSet = [u32; 8];
 
@@ -110,6 +119,7 @@ enum Error {
     Collate,
     Escape,
     TooLarge,
+    TooDeep,
 }
 
 impl Error {
@@ -125,6 +135,7 @@ impl Error {
             Error::Collate => "collating elements and equivalence classes are not supported",
             Error::Escape => "trailing backslash",
             Error::TooLarge => "expression too large",
+            Error::TooDeep => "groups or repetitions nested too deeply",
         }
     }
 }
@@ -190,6 +201,7 @@ impl Parser<'_> {
                 _ => {}
             }
             let mut atom = self.atom(depth)?;
+            let mut stacked = 0;
             while let Some(op) = self.peek() {
                 let (min, max) = match op {
                     b'*' => (0, None),
@@ -203,6 +215,10 @@ impl Parser<'_> {
                 };
                 if op != b'{' {
                     self.pos += 1;
+                }
+                stacked += 1;
+                if stacked > MAX_STACKED_REPEATS {
+                    return Err(Error::TooDeep);
                 }
                 atom = Node::Repeat(Box::new(atom), min, max);
             }
@@ -252,6 +268,9 @@ impl Parser<'_> {
         self.pos += 1;
         Ok(match b {
             b'(' => {
+                if depth >= MAX_GROUP_DEPTH {
+                    return Err(Error::TooDeep);
+                }
                 let inner = self.alternation(depth + 1)?;
                 if self.peek() != Some(b')') {
                     return Err(Error::Paren);
@@ -420,6 +439,9 @@ impl Parser<'_> {
 
 struct Compiler {
     prog: Vec<Inst>,
+    /// Nodes compiled so far: counted repetitions of empty groups (`(){255}`
+    /// stacked) emit nothing but would still take forever.
+    visits: usize,
 }
 
 impl Compiler {
@@ -443,6 +465,10 @@ impl Compiler {
     }
 
     fn node(&mut self, node: &Node) -> Result<(), Error> {
+        self.visits += 1;
+        if self.visits > 4 * MAX_PROGRAM {
+            return Err(Error::TooLarge);
+        }
         match node {
             Node::Empty => {}
             Node::Byte(b) => {
@@ -523,7 +549,10 @@ impl Regex {
             pos: 0,
             sets: Vec::new(),
         };
-        let mut compiler = Compiler { prog: Vec::new() };
+        let mut compiler = Compiler {
+            prog: Vec::new(),
+            visits: 0,
+        };
         let tree = parser.alternation(0).and_then(|tree| {
             if parser.pos < parser.s.len() {
                 // Only an unmatched ')' stops the top level early.
@@ -678,8 +707,20 @@ mod tests {
     }
 
     #[test]
+    fn deep_nesting_is_refused_not_a_stack_overflow() {
+        let deep = format!("{}a{}", "(".repeat(100_000), ")".repeat(100_000));
+        assert!(Regex::new(&deep).is_err());
+        assert!(Regex::new(&format!("a{}", "*".repeat(100_000))).is_err());
+        let ok = format!("{}a{}", "(".repeat(64), ")".repeat(64));
+        assert!(Regex::new(&ok).unwrap().is_match("xay"));
+        assert!(Regex::new("a*+?{1,2}").unwrap().is_match("b"));
+    }
+
+    #[test]
     fn huge_counted_repetition_is_refused_not_expanded_forever() {
         assert!(Regex::new("((a{255}){255}){255}").is_err());
+        assert!(Regex::new("(){255}{255}{255}{255}{255}{255}{255}{255}").is_err());
+        assert!(Regex::new("(){255}{255}").unwrap().is_match(""));
         let re = Regex::new("(a{2,3}){2}b").unwrap();
         assert!(re.is_match("aaaab"));
         assert!(!re.is_match("aaab"));
