@@ -10,8 +10,6 @@
 //! musl does it; naming another thread, which std never asks for, is
 //! refused with ENOTSUP.
 
-use core::ffi::{c_char, c_int};
-
 /// Names `thread` (only the calling thread) `name`: at most 15 bytes and a
 /// NUL, else ERANGE, as musl.
 ///
@@ -19,7 +17,7 @@ use core::ffi::{c_char, c_int};
 /// `name` must point to a NUL-terminated string.
 #[cfg(target_env = "musl")]
 #[no_mangle]
-pub unsafe extern "C" fn pthread_setname_np(thread: libc::pthread_t, name: *const c_char) -> c_int {
+pub unsafe extern "C" fn pthread_setname_np(thread: libc::pthread_t, name: *const core::ffi::c_char) -> core::ffi::c_int {
     // SAFETY: the caller passes a NUL-terminated string; at most 16 bytes
     // of it are read.
     if unsafe { libc::strnlen(name, 16) } > 15 {
