@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use crate::claim::{self, Claim};
 use crate::config::bindings::{self, Alias, Existing};
+use crate::config::blacklist::Blacklist;
 use crate::config::select::{self, AliasChoice, HandlerFacts, Tpgs};
 use crate::plan::Planner;
 use std::sync::Arc;
@@ -155,7 +156,9 @@ fn run_round(settings: &Settings, setup: &Arc<Setup>, first: bool) -> Round {
         started: Some(started),
         property_matters: Some(property_filter(setup)),
     };
-    let pass_over = |name: &str, known: Option<protocol::Protocol>| name_verdict(setup, &settings.root, name, known);
+    let pass_over = |name: &str, known: Option<protocol::Protocol>| {
+        name_verdict(&setup.blacklist, setup.allow_usb, &settings.root, name, known)
+    };
     let Some(paths) = scan::usable_paths(&scan_settings, &members, &pass_over) else {
         round.failures = 1;
         return round;
@@ -165,7 +168,18 @@ fn run_round(settings: &Settings, setup: &Arc<Setup>, first: bool) -> Round {
     let wwids = wwids::read(&settings.root, &setup.wwids_file);
     setup::report(&wwids.1);
     let wwids = wwids.0;
-    let blacklisted: Vec<Option<String>> = paths.iter().map(|p| path_verdict(setup, p)).collect();
+    let blacklisted: Vec<Option<String>> = paths
+        .iter()
+        .map(|p| {
+            let identity = (p.state != PathState::Down).then(|| Identity {
+                properties: &p.properties,
+                vendor: p.vendor.as_str(),
+                product: p.product.as_str(),
+                protocol: p.protocol,
+            });
+            path_verdict(&setup.blacklist, identity, p.wwid.as_str())
+        })
+        .collect();
     let has_map = |wwid: &str| existing.iter().any(|m| m.uuid.strip_prefix(UUID_PREFIX) == Some(wwid));
     let claims = claim::decide(setup.find_multipaths, &paths, &blacklisted, &|w| wwids.contains(w), &has_map);
     for (path, claim) in paths.iter().zip(&claims) {
@@ -412,14 +426,21 @@ fn drop_vanished(root: &std::path::Path, name: &str, plan: &mut group::MapPlan, 
 
 /// Why a device is left alone before any I/O to it, judged by its name:
 /// the devnode blacklist, and USB unless `allow_usb_devices yes` (from the
-/// transport discovery found, `known`, else from sysfs).
-fn name_verdict(setup: &Setup, root: &std::path::Path, name: &str, known: Option<protocol::Protocol>) -> Option<String> {
-    let verdict = setup.blacklist.devnode(name);
+/// transport discovery found, `known`, else from sysfs). `--is-path` asks
+/// the same (`membership::judge`).
+pub(crate) fn name_verdict(
+    blacklist: &Blacklist,
+    allow_usb: bool,
+    root: &std::path::Path,
+    name: &str,
+    known: Option<protocol::Protocol>,
+) -> Option<String> {
+    let verdict = blacklist.devnode(name);
     if verdict.is_blacklisted() {
         return Some(verdict.to_string());
     }
     let usb = || known.map_or_else(|| protocol::is_usb(root, name), |p| p == protocol::Protocol::Usb);
-    if !setup.allow_usb && usb() {
+    if !allow_usb && usb() {
         return Some("USB device, allow_usb_devices is no".into());
     }
     None
@@ -448,23 +469,33 @@ fn property_filter(setup: &Arc<Setup>) -> Arc<dyn Fn(&str) -> bool + Send + Sync
     })
 }
 
+/// What the blacklist's path rules look at. `identity` is None for a
+/// path that was never asked for INQUIRY data (down, or offline for
+/// `--is-path`): only its WWID is judged then.
+pub(crate) struct Identity<'a> {
+    pub properties: &'a [(String, String)],
+    pub vendor: &'a str,
+    pub product: &'a str,
+    pub protocol: &'a str,
+}
+
 /// Why a probed path is blacklisted, if it is: udev property, device
 /// (vendor/product), protocol, then wwid rules, the order in which
 /// multipath-tools' `pathinfo` checks them (so `-v3` names the same rule).
-/// A stale path was never asked for INQUIRY data: only its WWID (from
-/// sysfs) is judged.
-fn path_verdict(setup: &Setup, path: &Path) -> Option<String> {
-    let blacklist = &setup.blacklist;
-    let mut verdicts = Vec::with_capacity(4);
-    if path.state != PathState::Down {
-        verdicts.push(blacklist.property(&path.properties));
-        verdicts.push(blacklist.device(path.vendor.as_str(), path.product.as_str()));
-        verdicts.push(blacklist.protocol(path.protocol));
-    }
-    verdicts.push(blacklist.wwid(path.wwid.as_str()));
-    verdicts
+/// `--is-path` asks the same (`membership::judge`).
+pub(crate) fn path_verdict(blacklist: &Blacklist, identity: Option<Identity<'_>>, wwid: &str) -> Option<String> {
+    let verdict = match identity {
+        Some(id) => [
+            blacklist.property(id.properties),
+            blacklist.device(id.vendor, id.product),
+            blacklist.protocol(id.protocol),
+        ]
         .into_iter()
-        .find(|v| v.is_blacklisted())
+        .find(|v| v.is_blacklisted()),
+        None => None,
+    };
+    verdict
+        .or_else(|| Some(blacklist.wwid(wwid)).filter(|v| v.is_blacklisted()))
         .map(|v| v.to_string())
 }
 

@@ -31,6 +31,7 @@ pub mod partmaps;
 pub mod plan;
 pub mod path;
 pub mod prio;
+pub mod regex;
 pub mod probe;
 pub mod report;
 pub mod scan;

@@ -47,6 +47,7 @@ use std::fs;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
+use crate::assemble;
 use crate::bootargs;
 use crate::config::blacklist::{self, Blacklist};
 use crate::config::select::{CommandLine, Selector};
@@ -516,23 +517,23 @@ fn load_configuration(
 /// udev properties, device, protocol and wwid rules on the identified path
 /// (only the wwid rule for an offline device, which the probe never asks).
 fn judge(root: &Path, config: &Configuration, name: &str) -> Result<String, String> {
-    let verdict = config.blacklist.devnode(name);
-    if verdict.is_blacklisted() {
-        return Err(verdict.to_string());
-    }
-    if !config.allow_usb && protocol::is_usb(root, name) {
-        return Err("USB device, allow_usb_devices is no".into());
+    if let Some(why) = assemble::name_verdict(&config.blacklist, config.allow_usb, root, name, None) {
+        return Err(why);
     }
     let cached = Cached::read(root, name)?;
-    let blacklist = &config.blacklist;
-    let mut verdicts = Vec::with_capacity(4);
-    if !cached.offline {
-        verdicts.push(blacklist.property(&cached.properties(root, name)));
-        verdicts.push(blacklist.device(&cached.vendor, &cached.product));
-        verdicts.push(blacklist.protocol(protocol::scsi_protocol(root, name).name()));
-    }
-    verdicts.push(blacklist.wwid(&cached.wwid));
-    match verdicts.into_iter().find(|v| v.is_blacklisted()) {
+    let properties;
+    let identity = if cached.offline {
+        None
+    } else {
+        properties = cached.properties(root, name);
+        Some(assemble::Identity {
+            properties: &properties,
+            vendor: &cached.vendor,
+            product: &cached.product,
+            protocol: protocol::scsi_protocol(root, name).name(),
+        })
+    };
+    match assemble::path_verdict(&config.blacklist, identity, &cached.wwid) {
         Some(verdict) => Err(format!("{}: {verdict}", cached.wwid)),
         None => Ok(cached.wwid),
     }

@@ -29,7 +29,7 @@
 use core::fmt;
 
 use super::{Config, DeviceEntry, DeviceRule, Diagnostic, Origin, Rule, RuleSet};
-use crate::sys::regex::Regex;
+use crate::regex::Regex;
 
 /// The devnode rule 0.9.4 always adds: only sd, dasd and nvme devices.
 const BUILTIN_DEVNODE: &str = "!^(sd[a-z]|dasd[a-z]|nvme[0-9])";
@@ -195,7 +195,7 @@ struct Pattern {
 
 impl Pattern {
     /// Splits a leading `!` (invert) or `\!` (literal `!`) off, as 0.9.4 does.
-    fn compile(written: &str) -> Result<Pattern, crate::sys::regex::RegexError> {
+    fn compile(written: &str) -> Result<Pattern, crate::regex::RegexError> {
         let (regex_text, invert) = if let Some(rest) = written.strip_prefix('!') {
             (rest, true)
         } else if written.starts_with("\\!") {

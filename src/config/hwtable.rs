@@ -587,7 +587,7 @@ fn yes_no(flag: bool) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sys::regex::Regex;
+    use crate::regex::Regex;
 
     /// Rows of `default_hw` in hwtable.c 0.9.4: the `{ }` blocks between
     /// the array's opening and its NULL sentinel (the `#if 0` template

@@ -20,7 +20,7 @@
 //!   `dev_loss_tmo`, `max_sectors_kb`, `checker_timeout` and
 //!   `find_multipaths_timeout` (their C fields use 0 as undefined), so
 //!   writing 0 clears an earlier value.
-//! - In the main file, a blacklist pattern `regcomp` refuses, or a bad
+//! - In the main file, a blacklist pattern that is not a valid regex, or a bad
 //!   `reservation_key`, makes multipath-tools reject the whole
 //!   configuration ([`FileOutcome::handler_failures`]).
 
@@ -32,7 +32,7 @@ use super::{
     Origin, Passive, RrWeight, Rule, RuleSet,
 };
 use crate::group::Policy;
-use crate::sys::regex::Regex;
+use crate::regex::Regex;
 
 /// C's `INT_MAX`, the upper limit of most numeric keywords.
 const INT_MAX: i64 = i32::MAX as i64;
@@ -708,7 +708,7 @@ pub fn yes_no(value: bool) -> &'static str {
 /// What applying one file found, beyond its diagnostics.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct FileOutcome {
-    /// Handlers that failed (a blacklist regex `regcomp` refuses, a bad
+    /// Handlers that failed (a blacklist pattern that is not a valid regex, a bad
     /// `reservation_key`). multipath-tools 0.9.4 refuses to run when this
     /// is not 0 for /etc/multipath.conf (conf.d files are not checked).
     pub handler_failures: u32,

@@ -31,7 +31,7 @@ pub struct Loaded {
     pub found: bool,
     /// multipath-tools 0.9.4 would refuse to start with this
     /// configuration: /etc/multipath.conf exists but cannot be read, or
-    /// one of its handlers failed (a blacklist pattern `regcomp` refuses,
+    /// one of its handlers failed (a blacklist pattern that is not a valid regex,
     /// a bad `reservation_key`).
     pub main_rejected: bool,
 }

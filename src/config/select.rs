@@ -20,7 +20,7 @@ use crate::config::{
     NoPathRetry, RrWeight,
 };
 use crate::group::Policy;
-use crate::sys::regex::Regex;
+use crate::regex::Regex;
 
 /// `path_selector` when nothing sets it.
 pub const DEFAULT_SELECTOR: &str = "service-time 0";

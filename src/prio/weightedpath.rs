@@ -9,7 +9,7 @@
 //! error for multipath-tools (PRIO_UNDEF), so it is an `Err` here.
 
 use super::{PrioContext, PrioError};
-use crate::sys::regex::Regex;
+use crate::regex::Regex;
 
 /// Priority when nothing matches.
 pub const DEFAULT_PRIORITY: u32 = 0;

@@ -44,7 +44,7 @@ pub struct MapError {
 impl fmt::Display for MapError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.errno {
-            Some(errno) => write!(f, "{}: {} ({errno:?})", self.action, errno.desc()),
+            Some(errno) => write!(f, "{}: {} ({errno:?})", self.action, describe(errno)),
             None => write!(f, "{}: {}", self.action, self.detail),
         }
     }
@@ -52,12 +52,77 @@ impl fmt::Display for MapError {
 
 impl std::error::Error for MapError {}
 
+/// The text of an errno: nix's words (`Errno::desc`) for the errors the
+/// device-mapper ioctls and node operations give, the C library's for the
+/// rest. nix's full table of about 130 descriptions would be linked for
+/// this one use.
+fn describe(errno: nix::errno::Errno) -> std::borrow::Cow<'static, str> {
+    use nix::errno::Errno::*;
+    std::borrow::Cow::Borrowed(match errno {
+        EPERM => "Operation not permitted",
+        ENOENT => "No such file or directory",
+        EINTR => "Interrupted system call",
+        EIO => "I/O error",
+        ENXIO => "No such device or address",
+        EBADF => "Bad file number",
+        EAGAIN => "Try again",
+        ENOMEM => "Out of memory",
+        EACCES => "Permission denied",
+        EFAULT => "Bad address",
+        ENOTBLK => "Block device required",
+        EBUSY => "Device or resource busy",
+        EEXIST => "File exists",
+        ENODEV => "No such device",
+        EINVAL => "Invalid argument",
+        ENOTTY => "Not a typewriter",
+        ENOSPC => "No space left on device",
+        EROFS => "Read-only file system",
+        ENOSYS => "Function not implemented",
+        ETIMEDOUT => "Connection timed out",
+        other => {
+            // SAFETY: strerror returns a NUL-terminated string that stays
+            // valid (musl's are static); it is copied at once.
+            let text = unsafe { core::ffi::CStr::from_ptr(libc::strerror(other as i32)) };
+            return std::borrow::Cow::Owned(text.to_string_lossy().into_owned());
+        }
+    })
+}
+
 fn map_error(action: impl Into<String>) -> impl FnOnce(DmError) -> MapError {
     let action = action.into();
     move |err| MapError {
         action,
         errno: errno_of(&err),
-        detail: err.to_string(),
+        detail: detail_of(&err),
+    }
+}
+
+/// The devicemapper crate's message for an error that carries no errno
+/// (its own words, `DmError`'s Display). An ioctl failure is described by
+/// its errno instead: the crate's Display of it dumps the input and output
+/// headers with Debug (DeviceInfo, flags, versions), code that would be
+/// linked only for a message nobody reads.
+fn detail_of(err: &DmError) -> String {
+    use errors::Error as Core;
+    match err {
+        DmError::Dm(kind, msg) => format!("DM error: {kind}: {msg}"),
+        DmError::Core(core) => {
+            let text = match core {
+                Core::ContextInit(e) => format!("DM context not initialized due to IO error: {e}"),
+                Core::InvalidArgument(e) => format!("invalid argument: {e}"),
+                Core::Ioctl(op, _, _, errno) => format!("ioctl {op} failed: errno {}", **errno as i32),
+                Core::IoctlResultTooLarge => {
+                    format!("ioctl result too large for maximum buffer size: {} bytes", u32::MAX)
+                }
+                Core::MetadataIo(path, e) => format!(
+                    "failed to stat metadata for device at {} due to IO error: {e}",
+                    path.display()
+                ),
+                Core::GeneralIo(e) => format!("failed to perform operation due to IO error: {e}"),
+                Core::UdevSync(e) => format!("failed to perform udev sync operation: {e}"),
+            };
+            format!("DM Core error: {text}")
+        }
     }
 }
 
@@ -356,6 +421,20 @@ fn retry_resume(name: &str, attempts: u32, pause: Duration, mut resume: impl FnM
     Resumed::StillSuspended(err)
 }
 
+
+impl Drop for DeviceMapper {
+    /// Last chance for a map this handle suspended: never exit with it
+    /// blocking I/O.
+    fn drop(&mut self) {
+        let left: Vec<String> = self.suspended.borrow().clone();
+        for name in left {
+            if let Err(e) = self.resume(&name) {
+                error!("{name}: left suspended: {e}");
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -370,6 +449,25 @@ mod tests {
                 Ok(())
             }
         }
+    }
+
+    #[test]
+    fn errno_text_is_nix_wording_for_the_usual_errors() {
+        use nix::errno::Errno;
+        for n in 1..=140 {
+            let errno = Errno::from_raw(n);
+            let text = describe(errno);
+            assert!(!text.is_empty(), "{n}");
+            if matches!(text, std::borrow::Cow::Borrowed(_)) {
+                assert_eq!(text, errno.desc(), "{n}");
+            }
+        }
+        let busy = MapError {
+            action: "create mpatha".into(),
+            errno: Some(Errno::EBUSY),
+            detail: String::new(),
+        };
+        assert_eq!(busy.to_string(), "create mpatha: Device or resource busy (EBUSY)");
     }
 
     const NO_PAUSE: Duration = Duration::ZERO;
@@ -400,18 +498,5 @@ mod tests {
         });
         assert!(matches!(outcome, Resumed::Gone(_)));
         assert_eq!(calls, 1);
-    }
-}
-
-impl Drop for DeviceMapper {
-    /// Last chance for a map this handle suspended: never exit with it
-    /// blocking I/O.
-    fn drop(&mut self) {
-        let left: Vec<String> = self.suspended.borrow().clone();
-        for name in left {
-            if let Err(e) = self.resume(&name) {
-                error!("{name}: left suspended: {e}");
-            }
-        }
     }
 }

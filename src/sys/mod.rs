@@ -6,7 +6,7 @@ pub mod dm_cookie;
 pub mod dm_ioctl;
 pub mod nodes;
 pub mod multipathd;
-pub mod regex;
 pub mod scsi_ioctl;
 pub mod sg_io;
+pub mod thread_name;
 pub mod udev;

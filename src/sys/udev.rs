@@ -130,7 +130,7 @@ mod tests {
         root.write("lib/udev/rules.d/95-dm-notify.rules", "");
         let socket = &root.0.join(CONTROL);
         std::fs::create_dir_all(socket.parent().unwrap()).unwrap();
-        drop(UnixListener::bind(&socket).unwrap());
+        drop(UnixListener::bind(socket).unwrap());
         assert!(socket.exists());
         assert!(matches!(Udev::detect(&root.0), Udev::Absent(why) if why.contains("left over")));
     }
@@ -141,7 +141,7 @@ mod tests {
         let socket = &root.0.join(CONTROL);
         std::fs::create_dir_all(socket.parent().unwrap()).unwrap();
         // A stream listener stands in for udevd's seqpacket one.
-        let _listener = UnixListener::bind(&socket).unwrap();
+        let _listener = UnixListener::bind(socket).unwrap();
         match Udev::detect(&root.0) {
             Udev::Absent(why) => assert!(why.contains("10-dm.rules"), "{why}"),
             Udev::Confirms => panic!("rules are missing"),
