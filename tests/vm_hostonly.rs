@@ -1,32 +1,57 @@
 //! dracut host-only images: the module includes itself when the root is on
-//! a multipath map. Built for real, on a host whose root is on one:
+//! a multipath map, made by mpath-boot or by multipath-tools, and dracut's
+//! own multipath module stays out on a host that also has multipath-tools.
+//! Built for real, on a guest whose root is on such a map. Two cases (two
+//! tests, run in parallel), each in three phases:
 //!
-//! 1. Builder boot: the kit kernel boots tests/vm/hostonly-kit.sh's
-//!    builder.img (dracut, --add mpath-boot, plus 9p and overlay) from a
-//!    copy of the boot kit's disk behind two virtio-scsi paths, with
+//! 1. Builder boot: the kit kernel boots a builder initramfs from a copy of
+//!    the boot kit's disk (with tests/vm/hostonly-kit.sh's
+//!    /sbin/hostonly-build) behind two virtio-scsi paths, with
 //!    `root=/dev/mapper/35000c50015ea71ac-part1` and
 //!    `init=/sbin/hostonly-build`. That script reports what / is mounted
-//!    from (it must be the partition map), overlays mpath-boot's package
-//!    files (9p share `stage`) on the host's /usr (9p share `hostusr`) and
-//!    runs the real `dracut --hostonly` there, without `--add mpath-boot`,
-//!    with the kit's kernel modules (9p share `kmod`), writing the image to
-//!    a read-write share (`out`).
+//!    from (it must be the partition map over sda and sdb) and whether the
+//!    initramfs's /run holds mpath-boot's `/run/mpath-boot/assembled`,
+//!    overlays the stage's package files (9p share `stage`) on the host's
+//!    /usr (9p share `hostusr`), copies the stage's /etc files, and runs the
+//!    real `dracut --hostonly` there, without `--add mpath-boot`, with the
+//!    kit's kernel modules (9p share `kmod`), writing the image to a
+//!    read-write share (`out`).
+//!    - mpath-boot's map: builder.img (dracut, `--add mpath-boot`); the
+//!      console has mpath-boot's `create:` line, the marker exists. The
+//!      stage is mpath-boot's installed files only, no multipath files.
+//!    - multipath-tools' map: builder-mpt.img (initramfs-tools with
+//!      Debian bookworm's multipath-tools-boot 0.9.4 and mpath-boot) booted
+//!      with `mpath_boot=off`: the console has mpath-boot's "disabled on
+//!      the kernel command line" and multipath-tools-boot's "Loading
+//!      multipath modules" and "Discovering multipaths", no `create:` line,
+//!      no marker: multipath and kpartx made `<wwid>` and `<wwid>-part1`.
+//!      The stage adds multipath-tools, multipath-tools-boot and kpartx on
+//!      /usr and /etc/multipath.conf, /etc/multipath/wwids and bindings.
+//!      After the build the script runs `dracut --print-cmdline` (the
+//!      module checks, host-only, no image) with 90-mpath-boot.conf and
+//!      with it hidden: dracut's multipath module (whose cmdline() prints
+//!      `rd.driver.pre=dm_multipath`) must be left out, then included.
 //! 2. The build: dracut succeeded, its log shows the mpath-boot module
-//!    included without being asked for, and the image holds
-//!    /usr/sbin/mpath-boot and the module's unit (or initqueue job).
+//!    included without being asked for and dracut's multipath module not
+//!    included, and the image holds /usr/sbin/mpath-boot and the module's
+//!    unit (or initqueue job), no multipath or multipathd (and, in the
+//!    multipath-tools case, the host's multipath.conf and wwids).
 //! 3. Test boot: that image, a fresh copy of the disk, two paths: / must be
 //!    mounted from `35000c50015ea71ac-part1` on the map `35000c50015ea71ac`
-//!    over sda and sdb, made by mpath-boot.
+//!    over sda and sdb, made by mpath-boot (its unit's output on the
+//!    console).
 //!
 //! Files: `target/vm-runs/hostonly-builder/` (console.log, report.log,
 //! qemu.log, out/: dracut.log, hostonly.img, hostonly.list) and
-//! `target/vm-runs/hostonly-boot/`.
+//! `target/vm-runs/hostonly-boot/`; `hostonly-mpt-builder/` (out/ also has
+//! print-cmdline-*.err) and `hostonly-mpt-boot/` for the second case.
 
 mod common;
 
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::OnceLock;
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
@@ -48,9 +73,18 @@ struct HostonlyKit {
     builder: PathBuf,
     builder_disk: PathBuf,
     stage: PathBuf,
+    builder_mpt: PathBuf,
+    stage_mpt: PathBuf,
 }
 
-fn hostonly_kit() -> HostonlyKit {
+/// Runs tests/vm/hostonly-kit.sh once per process (instant when up to date).
+fn hostonly_kit() -> &'static HostonlyKit {
+    static KIT: OnceLock<HostonlyKit> = OnceLock::new();
+    KIT.get_or_init(load_hostonly_kit)
+}
+
+fn load_hostonly_kit() -> HostonlyKit {
+    let t0 = Instant::now();
     let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let status = Command::new(repo.join("tests/vm/hostonly-kit.sh"))
         .env("MPATH_BOOT_BINARY", env!("CARGO_BIN_EXE_mpath-boot"))
@@ -69,14 +103,18 @@ fn hostonly_kit() -> HostonlyKit {
             .map(|v| PathBuf::from(v.trim_matches('\'')))
             .unwrap_or_else(|| panic!("hostonly.env lacks {key}"))
     };
-    HostonlyKit {
+    let kit = HostonlyKit {
         vmlinuz: get("VMLINUZ"),
         moddir: get("MODDIR"),
         disk: get("DISK"),
         builder: get("BUILDER"),
         builder_disk: get("BUILDER_DISK"),
         stage: get("STAGE"),
-    }
+        builder_mpt: get("BUILDER_MPT"),
+        stage_mpt: get("STAGE_MPT"),
+    };
+    eprintln!("hostonly-kit.sh: {:.1?}", t0.elapsed());
+    kit
 }
 
 /// One qemu run: the console (ttyS0) and the report (ttyS1).
@@ -163,6 +201,16 @@ impl Run {
     fn assert_mpath_boot_made_the_map(&self) {
         if !self.console.contains(&format!("create: {WWID} ")) {
             self.fail("mpath-boot's \"create:\" line for the map is not on the console");
+        }
+    }
+
+    /// The builder's `@@BUILD:ASSEMBLED yes|no`: whether the initramfs's
+    /// /run (moved to the root) holds mpath-boot's marker of an assembly run.
+    fn assembled_marker(&self) -> bool {
+        match self.lines("@@BUILD:ASSEMBLED").first().map(|f| f.join(" ")) {
+            Some(v) if v == "yes" => true,
+            Some(v) if v == "no" => false,
+            v => self.fail(&format!("bad or no @@BUILD:ASSEMBLED line: {v:?}")),
         }
     }
 }
@@ -259,42 +307,48 @@ fn share(path: &Path, tag: &str, readonly: bool) -> [String; 2] {
     ]
 }
 
-#[test]
-fn a_hostonly_image_built_on_a_multipath_root_includes_mpath_boot_and_mounts_root_from_the_map() {
-    let t0 = Instant::now();
-    let kit = hostonly_kit();
-    eprintln!("hostonly-kit.sh: {:.1?}", t0.elapsed());
+/// One host-only case: the builder guest and what its host has.
+struct Case<'a> {
+    builder_name: &'static str,
+    boot_name: &'static str,
+    /// The builder guest's initramfs.
+    builder: &'a Path,
+    /// Overlaid on the host's /usr in the builder guest (usr/) and copied
+    /// into its /etc (etc/).
+    stage: &'a Path,
+    builder_append: &'a [&'a str],
+    /// The host also has multipath-tools, multipath-tools-boot and kpartx
+    /// (and multipath files in /etc).
+    multipath_tools: bool,
+}
 
-    // 1. The builder boot: dracut --hostonly on a root on the partition map.
-    let dir = scratch_dir("hostonly-builder");
+/// The builder boot and its checks; returns the image's directory and
+/// listing.
+fn build_hostonly(kit: &HostonlyKit, case: &Case) -> (Run, PathBuf, String) {
+    let dir = scratch_dir(case.builder_name);
     let out = dir.join("out");
     fs::create_dir(&out).expect("mkdir out");
     let extra: Vec<String> = [
         share(Path::new("/usr"), "hostusr", true),
-        share(&kit.stage, "stage", true),
+        share(case.stage, "stage", true),
         share(&kit.moddir, "kmod", true),
         share(&out, "out", false),
     ]
     .concat();
+    let mut append = vec!["init=/sbin/hostonly-build"];
+    append.extend_from_slice(case.builder_append);
     let build = boot(
-        "hostonly-builder",
+        case.builder_name,
         &dir,
-        &kit,
-        &kit.builder,
+        kit,
+        case.builder,
         &kit.builder_disk,
-        &[
-            "rw",
-            "init=/sbin/hostonly-build",
-            "rd.driver.pre=9pnet_virtio,9p,overlay",
-            "rd.shell=0",
-            "rd.retry=60",
-        ],
+        &append,
         &extra,
         BUILD_TIMEOUT,
     );
     // The build host's root is what the test boot must reproduce.
     build.assert_root_on_multipath();
-    build.assert_mpath_boot_made_the_map();
     if let Some(f) = build.lines("@@BUILD:FAILED").first() {
         build.fail(&format!("the build script failed: {}", f.join(" ")));
     }
@@ -314,12 +368,13 @@ fn a_hostonly_image_built_on_a_multipath_root_includes_mpath_boot_and_mounts_roo
         ));
     }
     eprintln!(
-        "hostonly-builder: switch to the root at {:.0} s uptime, dracut --hostonly {:.0} s",
+        "{}: switch to the root at {:.0} s uptime, dracut --hostonly {:.0} s",
+        case.builder_name,
         uptime("@@BUILD:START"),
         uptime("@@BUILD:DRACUT") - uptime("@@BUILD:DRACUT-START"),
     );
 
-    // 2. The build: included by its check(), not by request.
+    // The build: included by its check(), not by request.
     let log = fs::read_to_string(out.join("dracut.log")).expect("dracut.log");
     let executing = log
         .lines()
@@ -337,6 +392,10 @@ fn a_hostonly_image_built_on_a_multipath_root_includes_mpath_boot_and_mounts_roo
         "dracut --hostonly left out the mpath-boot module:\n{log}"
     );
     assert!(
+        !log.contains("*** Including module: multipath ***"),
+        "dracut --hostonly included its own multipath module:\n{log}"
+    );
+    assert!(
         !log.contains("Switching to non-hostonly mode"),
         "dracut fell back to a generic image:\n{log}"
     );
@@ -348,7 +407,7 @@ fn a_hostonly_image_built_on_a_multipath_root_includes_mpath_boot_and_mounts_roo
     ] {
         let grep = Command::new("grep")
             .args(["-rqs", "add_dracutmodules.*mpath-boot"])
-            .arg(kit.stage.join(conf))
+            .arg(case.stage.join(conf))
             .status()
             .expect("grep");
         assert!(!grep.success(), "{conf} adds mpath-boot");
@@ -373,15 +432,90 @@ fn a_hostonly_image_built_on_a_multipath_root_includes_mpath_boot_and_mounts_roo
         listing.contains("--hostonly"),
         "hostonly.img's build parameters lack --hostonly"
     );
+    for multipath in ["sbin/multipathd", "sbin/multipath"] {
+        assert!(!has(multipath), "hostonly.img holds {multipath}");
+    }
+    if case.multipath_tools {
+        check_multipath_tools_host(&build, case, &listing);
+    } else {
+        // No multipath files on this host: none in the image, and the
+        // script's multipath-tools checks did not run.
+        assert!(
+            !has(" etc/multipath.conf"),
+            "hostonly.img holds etc/multipath.conf"
+        );
+        if !build.lines("@@BUILD:PRINT-CMDLINE").is_empty() {
+            build.fail("dracut --print-cmdline ran on a host without multipath-tools");
+        }
+    }
+    (build, out, listing)
+}
 
-    // 3. The test boot: that image, a fresh disk, two paths.
-    let dir = scratch_dir("hostonly-boot");
+/// The multipath-tools host's extra checks: dracut's multipath module
+/// wants in and 90-mpath-boot.conf keeps it out; the host's multipath files
+/// are in the image.
+fn check_multipath_tools_host(build: &Run, case: &Case, listing: &str) {
+    // dracut's multipath module wants in on this host: its check() passes
+    // once 90-mpath-boot.conf is hidden (--print-cmdline runs the checks
+    // and prints the included modules' cmdline(); multipath's prints
+    // rd.driver.pre=dm_multipath), and stays out with it.
+    let printed = build.lines("@@BUILD:PRINT-CMDLINE");
+    let cmdline = |with: &str| -> &Vec<String> {
+        printed
+            .iter()
+            .find(|f| f.first().map(String::as_str) == Some(with))
+            .unwrap_or_else(|| build.fail(&format!("no @@BUILD:PRINT-CMDLINE {with} line")))
+    };
+    for (with, multipath) in [("with", false), ("without", true)] {
+        let f = cmdline(with);
+        if f.get(1).map(String::as_str) != Some("rc=0") {
+            build.fail(&format!(
+                "dracut --print-cmdline ({with} 90-mpath-boot.conf) failed: {f:?}"
+            ));
+        }
+        if f.iter().any(|w| w == "rd.driver.pre=dm_multipath") != multipath {
+            build.fail(&format!(
+                "dracut's multipath module {} {with} 90-mpath-boot.conf: {f:?}",
+                if multipath { "left out" } else { "included" }
+            ));
+        }
+    }
+    let started = build.lines("@@BUILD:PRINT-CMDLINE-START");
+    let took = |with: &str| -> f64 {
+        let at = |f: &Vec<String>, i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok());
+        started
+            .iter()
+            .find(|f| f.first().map(String::as_str) == Some(with))
+            .and_then(|s| Some(at(cmdline(with), 2)? - at(s, 1)?))
+            .unwrap_or(f64::NAN)
+    };
+    eprintln!(
+        "{}: dracut --print-cmdline {:.0} s (with 90-mpath-boot.conf), {:.0} s (without)",
+        case.builder_name,
+        took("with"),
+        took("without"),
+    );
+    // The host's multipath files went in with mpath-boot's module.
+    for file in ["etc/multipath.conf", "etc/multipath/wwids"] {
+        assert!(
+            listing
+                .lines()
+                .any(|l| l.trim_end().ends_with(&format!(" {file}"))),
+            "hostonly.img lacks {file}"
+        );
+    }
+}
+
+/// The test boot: the host-only image, a fresh disk, two paths; / must be
+/// on the partition map made by mpath-boot.
+fn boot_hostonly(kit: &HostonlyKit, case: &Case, out: &Path, listing: &str) -> Run {
+    let dir = scratch_dir(case.boot_name);
     let initrd = dir.join("hostonly.img");
-    fs::copy(&image, &initrd).expect("copy hostonly.img");
+    fs::copy(out.join("hostonly.img"), &initrd).expect("copy hostonly.img");
     let run = boot(
-        "hostonly-boot",
+        case.boot_name,
         &dir,
-        &kit,
+        kit,
         &initrd,
         &kit.disk,
         &["ro", "rd.shell=0", "rd.timeout=60", "rd.retry=60"],
@@ -391,8 +525,99 @@ fn a_hostonly_image_built_on_a_multipath_root_includes_mpath_boot_and_mounts_roo
     run.assert_root_on_multipath();
     run.assert_mpath_boot_made_the_map();
     // A systemd image (the host has systemd): the unit ran.
-    if has("usr/lib/systemd/system/mpath-boot.service") && !run.console.contains("mpath-boot[") {
+    let systemd = listing.lines().any(|l| {
+        l.trim_end()
+            .ends_with("usr/lib/systemd/system/mpath-boot.service")
+    });
+    if systemd && !run.console.contains("mpath-boot[") {
         run.fail("no output of mpath-boot.service on the console");
     }
-    eprintln!("vm_hostonly: all phases {:.1?}", t0.elapsed());
+    run
+}
+
+/// Root on a map made by mpath-boot (builder.img: dracut --add mpath-boot),
+/// host without multipath-tools.
+#[test]
+fn a_hostonly_image_built_on_a_multipath_root_includes_mpath_boot_and_mounts_root_from_the_map() {
+    let t0 = Instant::now();
+    let kit = hostonly_kit();
+    let case = Case {
+        builder_name: "hostonly-builder",
+        boot_name: "hostonly-boot",
+        builder: &kit.builder,
+        stage: &kit.stage,
+        builder_append: &[
+            "rw",
+            "rd.driver.pre=9pnet_virtio,9p,overlay",
+            "rd.shell=0",
+            "rd.retry=60",
+        ],
+        multipath_tools: false,
+    };
+    let (build, out, listing) = build_hostonly(kit, &case);
+    build.assert_mpath_boot_made_the_map();
+    if !build.assembled_marker() {
+        build.fail(
+            "no /run/mpath-boot/assembled: mpath-boot did not run in the builder's initramfs",
+        );
+    }
+    boot_hostonly(kit, &case, &out, &listing);
+    eprintln!(
+        "vm_hostonly (mpath-boot's map): all phases {:.1?}",
+        t0.elapsed()
+    );
+}
+
+/// Root on a map made by multipath-tools: builder-mpt.img (initramfs-tools
+/// with multipath-tools-boot and mpath-boot) booted with `mpath_boot=off`,
+/// so multipath and kpartx in multipath-tools-boot's local-top script make
+/// `<wwid>` and `<wwid>-part1`. The host has multipath-tools,
+/// multipath-tools-boot and kpartx (and /etc/multipath.conf, wwids,
+/// bindings): dracut's multipath module would include itself, and
+/// 90-mpath-boot.conf keeps it out.
+#[test]
+fn a_hostonly_image_built_on_a_root_on_a_multipath_tools_map_with_multipath_tools_installed_includes_mpath_boot_only(
+) {
+    let t0 = Instant::now();
+    let kit = hostonly_kit();
+    let case = Case {
+        builder_name: "hostonly-mpt-builder",
+        boot_name: "hostonly-mpt-boot",
+        builder: &kit.builder_mpt,
+        stage: &kit.stage_mpt,
+        builder_append: &["rw", "mpath_boot=off"],
+        multipath_tools: true,
+    };
+    let (build, out, listing) = build_hostonly(kit, &case);
+    // Who made the root's maps: not mpath-boot (switched off, no run, no
+    // marker), so multipath-tools-boot's local-top/multipath, the only
+    // other assembler in builder-mpt.img (hostonly-kit.sh checks it is).
+    if !build
+        .console
+        .contains("mpath-boot: disabled on the kernel command line")
+    {
+        build.fail("mpath-boot's local-top script did not report itself switched off");
+    }
+    // multipath-tools-boot's script says what it does (not quiet).
+    for line in [
+        "Begin: Loading multipath modules",
+        "Begin: Discovering multipaths",
+    ] {
+        if !build.console.contains(line) {
+            build.fail(&format!(
+                "no \"{line}\" (local-top/multipath) on the console"
+            ));
+        }
+    }
+    if build.console.contains(&format!("create: {WWID} ")) {
+        build.fail("mpath-boot made the map although switched off");
+    }
+    if build.assembled_marker() {
+        build.fail("/run/mpath-boot/assembled exists: mpath-boot ran in the builder's initramfs");
+    }
+    boot_hostonly(kit, &case, &out, &listing);
+    eprintln!(
+        "vm_hostonly (multipath-tools' map): all phases {:.1?}",
+        t0.elapsed()
+    );
 }

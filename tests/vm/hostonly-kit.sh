@@ -13,10 +13,22 @@
 #                    dracut module), overlaid on the host's /usr in the guest
 #   stage/etc        the few host /etc files the tools need (passwd, group,
 #                    ld.so.cache, dracut.conf...; no multipath configuration)
-#   *.log, *.list    build log and listing of builder.img
+#   builder-mpt.img  mkinitramfs (initramfs-tools) on a host that also has
+#                    Debian's multipath-tools, multipath-tools-boot and kpartx
+#                    (unpacked from $MPATH_VM_KIT/boot-debs, overlaid on /usr)
+#                    and the multipath files below, with 9p, 9pnet_virtio and
+#                    overlay in its modules file (loaded at boot): booted
+#                    with mpath_boot=off, multipath-tools-boot's
+#                    local-top/multipath (multipath, kpartx) makes the maps
+#   stage-mpt/       stage/ plus those packages' files on usr/, and in etc/
+#                    the multipath files such a host has: multipath.conf
+#                    (user_friendly_names no), multipath/wwids listing the
+#                    disk, multipath/bindings (no binding)
+#   *.log, *.list    build logs and listings of builder.img and builder-mpt.img
 #   hostonly.env     KEY='value' lines read by the test
 # The root disk is the boot kit's ($MPATH_VM_KIT/boot/disk.img, from
-# tests/vm/boot-kit.sh, run first only if it is missing).
+# tests/vm/boot-kit.sh, run first only if it or the multipath-tools debs it
+# downloads are missing).
 #
 # The guest sees the host's /usr, stage/ and the kit's kernel modules through
 # read-only virtio-9p shares and writes the image to a read-write one
@@ -32,10 +44,16 @@ kitdir=${MPATH_VM_KIT:-$repo/target/vm-kit}
 out=$kitdir/hostonly
 
 "$repo/tests/vm/kit.sh"
-[ -f "$kitdir/boot/disk.img" ] || "$repo/tests/vm/boot-kit.sh"
+mptdebs=$kitdir/boot-debs
+mptpkgs=(multipath-tools multipath-tools-boot kpartx liburcu8 libaio1 libedit2 libjson-c5)
+havedebs() {
+    for p in "${mptpkgs[@]}"; do compgen -G "$mptdebs/${p}_*.deb" >/dev/null || return 1; done
+}
+{ [ -f "$kitdir/boot/disk.img" ] && havedebs; } || "$repo/tests/vm/boot-kit.sh"
+havedebs || { echo "hostonly-kit.sh: multipath-tools debs missing in $mptdebs" >&2; exit 1; }
 # shellcheck disable=SC1091
 . "$kitdir/kit.env"
-for t in dracut debugfs lsinitrd; do
+for t in dracut debugfs lsinitrd mkinitramfs lsinitramfs; do
     command -v "$t" >/dev/null || { echo "hostonly-kit.sh: $t missing (run tests/vm/boot-kit.sh)" >&2; exit 1; }
 done
 
@@ -49,7 +67,7 @@ fi
 
 hash=$( { sha256sum "$bin" "$0" "$VMLINUZ" "$kitdir/boot/disk.img"
           find "$repo/initramfs-hooks" -type f -print0 | sort -z | xargs -0 sha256sum
-          dpkg-query -W dracut-core udev systemd lvm2; } |
+          dpkg-query -W dracut-core udev systemd lvm2 initramfs-tools; ls "$mptdebs"; } |
         sed 's/ .*//' | sha256sum | cut -c1-16)
 if [ -f "$out/hostonly.env" ] && grep -qx "HASH='$hash'" "$out/hostonly.env"; then
     exit 0
@@ -68,7 +86,61 @@ for f in passwd group nsswitch.conf ld.so.conf ld.so.conf.d ld.so.cache dracut.c
     [ -e "/etc/$f" ] && cp -a "/etc/$f" "$stage/etc/"
 done
 
-# 2. The builder image (not host-only: this host is not the guest).
+# The second host: multipath-tools, multipath-tools-boot and kpartx
+# unpacked as a /usr tree (merged /usr: /lib, /sbin, /bin moved there), and
+# the multipath files the admin and multipath itself leave in /etc: the
+# package ships no multipath.conf; with the default find_multipaths
+# (strict) multipath only takes WWIDs listed in /etc/multipath/wwids, which
+# it writes when it first makes a map; bindings only gets a header.
+wwid=35000c50015ea71ac # tests/vm_hostonly.rs: wwn=0x5000c50015ea71ac
+mpt=$work/mpt
+mkdir -p "$mpt/usr"
+for p in "${mptpkgs[@]}"; do
+    dpkg-deb -x "$(compgen -G "$mptdebs/${p}_*.deb" | head -n1)" "$mpt"
+done
+for d in lib lib64 sbin bin; do
+    if [ -d "$mpt/$d" ]; then
+        mkdir -p "$mpt/usr/$d" && cp -a "$mpt/$d/." "$mpt/usr/$d/" && rm -rf "${mpt:?}/$d"
+    fi
+done
+mpetc=$work/multipath-etc
+mkdir -p "$mpetc/multipath"
+cat > "$mpetc/multipath.conf" <<'CONF'
+# hostonly-kit.sh: the build host's multipath.conf (maps named by WWID)
+defaults {
+	user_friendly_names no
+}
+CONF
+cat > "$mpetc/multipath/wwids" <<WWIDS
+# Multipath wwids, Version : 1.0
+# NOTE: This file is automatically maintained by multipath and multipathd.
+# You should not need to edit this file in normal circumstances.
+#
+# Valid WWIDs:
+/$wwid/
+WWIDS
+cat > "$mpetc/multipath/bindings" <<'BINDINGS'
+# Multipath bindings, Version : 1.0
+# NOTE: this file is automatically maintained by the multipath program.
+# You should not need to edit this file in normal circumstances.
+#
+# Format:
+# alias wwid
+#
+BINDINGS
+stagempt=$out/stage-mpt
+cp -a "$stage" "$stagempt"
+cp -a "$mpt/usr/." "$stagempt/usr/"
+cp -a "$mpetc/." "$stagempt/etc/"
+# initramfs-tools settings of our own (as boot-kit.sh): Debian's defaults,
+# plus the builder's 9p and overlay modules, loaded at boot.
+conf=$work/initramfs-tools
+mkdir -p "$conf/conf.d" "$conf/hooks" "$conf/scripts"
+printf 'MODULES=most\nBUSYBOX=auto\nKEYMAP=n\nCOMPRESS=zstd\nDEVICE=\nNFSROOT=auto\nRUNSIZE=10%%\nFSTYPE=auto\nRESUME=none\n' \
+    > "$conf/initramfs.conf"
+printf '9pnet_virtio\n9p\noverlay\n' > "$conf/modules"
+
+# 2. The builder images (not host-only: this host is not the guest).
 build=$(cat <<'EOF'
 set -eu
 mount --make-rprivate /
@@ -82,14 +154,27 @@ dracut --no-hostonly --no-hostonly-cmdline --add mpath-boot --kver "$KVER" --for
     --compress zstd --no-early-microcode --drivers "virtio_scsi virtio_pci sd_mod ext4" \
     --add-drivers "9p 9pnet_virtio overlay" --omit "crypt systemd systemd-initrd dracut-systemd" \
     "$out/builder.img" > "$out/builder.log" 2>&1
+# The multipath-tools host: its packages on /usr (the modules bind mount,
+# hidden by the new overlay, again), its multipath files in /etc.
+mount -t overlay overlay -o "lowerdir=$mpt/usr:/usr" /usr
+mount --bind "$MODDIR" "/usr/lib/modules/$KVER"
+cp -R "$mpetc/." /etc/
+ldconfig
+mkinitramfs -d "$conf" -o "$out/builder-mpt.img" "$KVER" > "$out/builder-mpt.log" 2>&1
 EOF
 )
-export stage out work KVER KROOT MODDIR
+export stage out work mpt mpetc conf KVER KROOT MODDIR
 unshare --mount sh -c "$build" ||
-    { tail -n 25 "$out/builder.log" >&2; echo "hostonly-kit.sh: builder image build failed" >&2; exit 1; }
+    { tail -n 25 "$out"/builder*.log >&2; echo "hostonly-kit.sh: builder image build failed" >&2; exit 1; }
 lsinitrd "$out/builder.img" > "$out/builder.list"
 for ko in 9p.ko 9pnet_virtio.ko overlay.ko; do
     grep -q "/$ko" "$out/builder.list" || { echo "hostonly-kit.sh: builder.img lacks $ko" >&2; exit 1; }
+done
+lsinitramfs "$out/builder-mpt.img" > "$out/builder-mpt.list"
+for f in /9p.ko /9pnet_virtio.ko /overlay.ko scripts/local-top/multipath scripts/local-top/mpath-boot \
+    sbin/multipath sbin/kpartx etc/multipath/wwids etc/multipath.conf usr/sbin/mpath-boot; do
+    grep -q "$f\$" "$out/builder-mpt.list" ||
+        { echo "hostonly-kit.sh: builder-mpt.img lacks $f" >&2; exit 1; }
 done
 
 # 3. The builder guest's init (init=/sbin/hostonly-build), run after the
@@ -114,6 +199,9 @@ for d in /sys/block/dm-*; do
 done
 for d in /sys/block/sd*; do [ -e "$d/dev" ] && echo "@@BOOT:SD $(basename "$d") $(cat "$d/dev")"; done
 echo "@@BOOT:END"
+# The initramfs's /run, moved here: mpath-boot leaves this marker after
+# each assembly run (none when the command line switched it off).
+if [ -e /run/mpath-boot/assembled ]; then echo "@@BUILD:ASSEMBLED yes"; else echo "@@BUILD:ASSEMBLED no"; fi
 fail() { echo "@@BUILD:FAILED $*"; sync; /busybox/poweroff -f 2>/dev/null || /bin/poweroff -f; }
 kver=$(uname -r)
 # The kit's modules under .../lib/modules/<version> (dracut checks
@@ -136,6 +224,9 @@ cp -a /mnt/stage/etc/. /etc/ || fail "copy /etc"
 mv /bin /busybox && mv /sbin /sbin.root || fail "move /bin and /sbin"
 export PATH=/usr/sbin:/usr/bin:/busybox
 for d in lib lib64 bin sbin; do /busybox/ln -sfn usr/$d /$d || fail "link /$d"; done
+# A host with multipath-tools: its libraries in the loader's cache, as its
+# package's trigger leaves them.
+if [ -x /usr/sbin/multipath ]; then ldconfig || fail ldconfig; fi
 echo "@@BUILD:DRACUT-START $(up)"
 dracut --hostonly --no-hostonly-cmdline --kver "$kver" --kmoddir "/mnt/kmod/lib/modules/$kver" --tmpdir /tmp \
     --force --compress zstd --no-early-microcode /mnt/out/hostonly.img > /mnt/out/dracut.log 2>&1
@@ -143,7 +234,22 @@ rc=$?
 echo "@@BUILD:DRACUT rc=$rc $(up)"
 if [ $rc = 0 ]; then
     lsinitrd -m /mnt/out/hostonly.img > /mnt/out/lsinitrd-m.txt 2>&1
-    grep -x 'mpath-boot' /mnt/out/lsinitrd-m.txt | sed 's/^/@@BUILD:LSINITRD-MODULE /'
+    grep -xE 'mpath-boot|multipath' /mnt/out/lsinitrd-m.txt | sed 's/^/@@BUILD:LSINITRD-MODULE /'
+fi
+# With multipath-tools installed: dracut's module checks alone
+# (--print-cmdline: host-only, no image), with and without
+# 90-mpath-boot.conf. dracut's multipath module, when included, prints
+# rd.driver.pre=dm_multipath (the module is loaded here); mpath-boot's
+# prints nothing.
+if [ -x /usr/sbin/multipath ]; then
+    conf=/usr/lib/dracut/dracut.conf.d/90-mpath-boot.conf
+    for c in with without; do
+        [ $c = without ] && { mount --bind /dev/null $conf || fail "hide $conf"; }
+        echo "@@BUILD:PRINT-CMDLINE-START $c $(up)"
+        line=$(dracut --print-cmdline --no-hostonly-cmdline --kver "$kver" --tmpdir /tmp 2>/mnt/out/print-cmdline-$c.err)
+        echo "@@BUILD:PRINT-CMDLINE $c rc=$? $(up) :" $line
+    done
+    umount $conf
 fi
 echo "@@BUILD:END $(up)"
 umount /mnt/out
@@ -170,5 +276,7 @@ DISK='$kitdir/boot/disk.img'
 BUILDER='$out/builder.img'
 BUILDER_DISK='$out/builder-disk.img'
 STAGE='$stage'
+BUILDER_MPT='$out/builder-mpt.img'
+STAGE_MPT='$stagempt'
 EOF
 ls -sh "$out"/*.img >&2
