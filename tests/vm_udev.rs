@@ -9,6 +9,7 @@
 //!   image looks like): the first wait runs out after the limit, the cookie
 //!   is released, the rest of the run does not wait, nodes are made here;
 //! - udevd killed, its control socket left behind: no waits at all.
+//!
 //! After each, no cookie semaphore may be left in the kernel.
 
 mod common;
