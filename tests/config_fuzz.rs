@@ -282,7 +282,7 @@ fn random_token_soup_never_panics() {
     for _ in 0..3000 {
         let mut text = String::new();
         for _ in 0..rng.index(80) {
-            text.push_str(rng.pick(PIECES));
+            text.push_str(rng.pick::<&str>(PIECES));
         }
         let (_, diagnostics) = read(text.as_bytes());
         check_lines(text.as_bytes(), &diagnostics);
