@@ -91,6 +91,13 @@ impl SgDevice {
         Ok(SgDevice { file, async_io: false, abandoned: Cell::new(false) })
     }
 
+    /// True when an answer is ready to be read, without waiting.
+    fn answer_waiting(&self) -> bool {
+        let mut fds = libc::pollfd { fd: self.file.as_raw_fd(), events: libc::POLLIN, revents: 0 };
+        // SAFETY: one valid pollfd, no wait.
+        unsafe { libc::poll(&mut fds, 1, 0) > 0 && fds.revents & libc::POLLIN != 0 }
+    }
+
     /// Sends a command without waiting for it (asynchronous interface only).
     fn submit(&self, hdr: &mut SgIoHdr) -> Result<(), TransportError> {
         let size = core::mem::size_of::<SgIoHdr>();
@@ -111,7 +118,7 @@ impl SgDevice {
         loop {
             if !ready {
                 let left = deadline.saturating_duration_since(Instant::now());
-                if left.is_zero() {
+                if left.is_zero() && !self.answer_waiting() {
                     self.abandoned.set(true);
                     return Ok(false);
                 }
@@ -377,10 +384,22 @@ pub fn test_unit_ready_each(nodes: &[Option<&Path>], timeout: Duration, window: 
                 }
                 Some((_, f)) if f.deadline <= now => {
                     order.pop_front();
-                    if let Some((device, flight)) = flights[slot].take() {
+                    if let Some((device, mut flight)) = flights[slot].take() {
                         unwatch(&device);
-                        device.abandoned.set(true);
-                        outcome(asked[slot].0, TurOutcome::Abandoned(Pending { device, flight }));
+                        // Its answer may be there, not yet collected (this
+                        // thread was not scheduled in time): it counts.
+                        let result = match device.answer_waiting() {
+                            true => match device.collect(&mut flight.hdr, flight.deadline, true) {
+                                Ok(true) => TurOutcome::Answered(Ok(completion(&flight.hdr, &flight.sense, 0)), Some(device)),
+                                Ok(false) => TurOutcome::Abandoned(Pending { device, flight }),
+                                Err(e) => TurOutcome::Answered(Err(e), None),
+                            },
+                            false => {
+                                device.abandoned.set(true);
+                                TurOutcome::Abandoned(Pending { device, flight })
+                            }
+                        };
+                        outcome(asked[slot].0, result);
                     }
                     in_flight -= 1;
                 }
