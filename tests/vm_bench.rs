@@ -900,8 +900,9 @@ fi
     }
     // The physical floor in this guest: the kernel creating the same 256
     // multipath tables from one dmsetup process (`create --concise`, no
-    // udev), and from one dmsetup per map; then this build's TEST UNIT
-    // READY phase alone (`-d -v3`: 1024 opens and TURs, asynchronous).
+    // udev), and from one dmsetup per map; then `-d -v3` of this build and
+    // of the base, whose "TEST UNIT READY ... answered" timing is discovery
+    // plus 1024 opens and asynchronous TURs with nothing else running.
     s += r#"
 /usr/sbin/mpath-boot --no-partitions -v0 > /dev/null 2>&1
 dmsetup info -c --noheadings -o name,uuid --separator ' ' > /tmp/uuids
@@ -917,6 +918,10 @@ section floor_dmsetup_each sh -c '/usr/bin/time -f "TIME %e %M" sh -c "while rea
 dmsetup remove_all
 quiet 30
 section floor_tur sh -c '/usr/bin/time -f "TIME %e %M" /usr/sbin/mpath-boot -d -v3 > /tmp/floor_tur.out 2>&1; grep "timing" /tmp/floor_tur.out; tail -n 1 /tmp/floor_tur.out'
+if [ -x /usr/sbin/mpath-boot-base ]; then
+  quiet 30
+  section floor_tur_base sh -c '/usr/bin/time -f "TIME %e %M" /usr/sbin/mpath-boot-base -d -v3 > /tmp/floor_tur_base.out 2>&1; grep "timing" /tmp/floor_tur_base.out; tail -n 1 /tmp/floor_tur_base.out'
+fi
 "#;
     if !skip_hung {
         s += &format!(
