@@ -10,8 +10,8 @@
 //! later `--wait` round does not send a second thread (and fd) after a
 //! device that never answered the first.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::mpsc::{self, RecvTimeoutError};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -78,6 +78,8 @@ where
 enum Message<R> {
     Started(usize),
     Finished(usize, R),
+    /// The feed is closed and empty: no job starts after this.
+    FeedClosed,
 }
 
 /// Runs `job(i)` for every `i < count` on at most `workers` threads.
@@ -88,61 +90,94 @@ where
     R: Send + 'static,
     F: Fn(usize) -> R + Send + Sync + 'static,
 {
+    let (sender, feed) = mpsc::channel();
+    for index in 0..count {
+        // The receiver is alive: this cannot fail.
+        let _ = sender.send(index);
+    }
+    drop(sender);
+    run_fed(count, workers, budget, feed, job)
+}
+
+/// Like [`run_all`], but the jobs are started in the order their indices
+/// arrive on `feed` (each index below `count` once), as soon as a worker is
+/// free; the run ends when every job is done or `feed` is closed with no
+/// job left running. A job's budget counts from its start, not from the
+/// start of the run. Indices never fed come back as [`JobResult::NotRun`].
+pub fn run_fed<R, F>(count: usize, workers: usize, budget: Duration, feed: Receiver<usize>, job: F) -> Vec<JobResult<R>>
+where
+    R: Send + 'static,
+    F: Fn(usize) -> R + Send + Sync + 'static,
+{
     let mut results: Vec<Option<JobResult<R>>> = (0..count).map(|_| None).collect();
     if count == 0 {
         return Vec::new();
     }
     let job = Arc::new(job);
-    let next = Arc::new(AtomicUsize::new(0));
+    let feed = Arc::new(Mutex::new(feed));
+    // Set when the pool gives up: workers then take no further job.
+    let stop = Arc::new(AtomicBool::new(false));
     let (sender, receiver) = mpsc::channel::<Message<R>>();
-    let spawn = |job: &Arc<F>, next: &Arc<AtomicUsize>| {
-        let (job, next, sender) = (Arc::clone(job), Arc::clone(next), sender.clone());
-        let spawned = thread::Builder::new()
-            .name("probe".into())
-            .stack_size(WORKER_STACK)
-            .spawn(move || loop {
-                let index = next.fetch_add(1, Ordering::SeqCst);
-                if index >= count {
+    let spawn = |job: &Arc<F>| {
+        let (job, feed, stop, sender) = (Arc::clone(job), Arc::clone(&feed), Arc::clone(&stop), sender.clone());
+        let spawned = thread::Builder::new().stack_size(WORKER_STACK).spawn(move || loop {
+            let index = {
+                // Started (or FeedClosed) is sent under the lock, so it
+                // reaches the pool before any later worker's FeedClosed.
+                let feed = feed.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+                let Ok(index) = feed.recv() else {
+                    let _ = sender.send(Message::FeedClosed);
                     break;
+                };
+                if index >= count || stop.load(Ordering::SeqCst) {
+                    continue;
                 }
                 if sender.send(Message::Started(index)).is_err() {
                     break;
                 }
-                let result = job(index);
-                if sender.send(Message::Finished(index, result)).is_err() {
-                    break;
-                }
-            });
+                index
+            };
+            let result = job(index);
+            if sender.send(Message::Finished(index, result)).is_err() {
+                break;
+            }
+        });
         spawned.is_ok()
     };
     let mut live_workers = 0usize;
-    let mut next_unstarted = 0usize;
     for _ in 0..workers.clamp(1, count) {
-        if spawn(&job, &next) {
+        if spawn(&job) {
             live_workers += 1;
         }
     }
     if live_workers == 0 {
         // Threads unavailable: run inline rather than fail the boot.
-        for (index, slot) in results.iter_mut().enumerate() {
-            *slot = Some(JobResult::Done(job(index)));
+        let feed = feed.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        while let Ok(index) = feed.recv() {
+            if let Some(slot) = results.get_mut(index) {
+                *slot = Some(JobResult::Done(job(index)));
+            }
         }
-        return results.into_iter().flatten().collect();
+        return results.into_iter().map(|r| r.unwrap_or(JobResult::NotRun)).collect();
     }
 
     let mut started: Vec<(usize, Instant)> = Vec::new();
     let mut remaining = count;
-    while remaining > 0 {
+    let mut feed_closed = false;
+    while remaining > 0 && !(feed_closed && started.is_empty()) {
+        // With no job running, wait for the next start as long as it takes
+        // (the feed decides); a budget bounds only running jobs.
         let wait = started
             .iter()
             .map(|&(_, at)| (at + budget).saturating_duration_since(Instant::now()))
-            .min()
-            .unwrap_or(budget);
-        match receiver.recv_timeout(wait) {
-            Ok(Message::Started(index)) => {
-                started.push((index, Instant::now()));
-                next_unstarted = next_unstarted.max(index + 1);
-            }
+            .min();
+        let message = match wait {
+            Some(wait) => receiver.recv_timeout(wait),
+            None => receiver.recv().map_err(|_| RecvTimeoutError::Disconnected),
+        };
+        match message {
+            Ok(Message::Started(index)) => started.push((index, Instant::now())),
+            Ok(Message::FeedClosed) => feed_closed = true,
             Ok(Message::Finished(index, result)) => {
                 started.retain(|&(i, _)| i != index);
                 if results[index].is_none() {
@@ -163,18 +198,13 @@ where
                     remaining -= 1;
                     // The stuck worker is lost: replace it.
                     live_workers -= 1;
-                    if spawn(&job, &next) {
+                    if spawn(&job) {
                         live_workers += 1;
                     }
                 }
                 if live_workers == 0 {
                     // Nobody left to take the rest: they are not run.
-                    next.store(count, Ordering::SeqCst);
-                    for slot in results.iter_mut().skip(next_unstarted) {
-                        if slot.is_none() {
-                            *slot = Some(JobResult::NotRun);
-                        }
-                    }
+                    stop.store(true, Ordering::SeqCst);
                     break;
                 }
             }

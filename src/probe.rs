@@ -469,8 +469,8 @@ fn test_unit_ready(
             TurVerdict::State(PathState::Down) if completion.host_status == DID_TIME_OUT => {
                 return Err(TurFailure {
                     why: format!(
-                        "TEST UNIT READY timed out after {} s ({})",
-                        options.timeout.as_secs_f32(),
+                        "TEST UNIT READY timed out after {} ms ({})",
+                        options.timeout.as_millis(),
                         describe(&completion)
                     ),
                     device_answered: false,
@@ -838,7 +838,7 @@ mod tests {
         let result = probe_pretested(&candidate(), &attrs, Ok(&t), pretested, &options, &crate::plan::Defaults, std::path::Path::new("/"));
         match result {
             Probed::Down(why, wwid) => {
-                assert!(why.contains("timed out after 2 s"), "{why}");
+                assert!(why.contains("timed out after 2000 ms"), "{why}");
                 assert_eq!(wwid.as_deref(), Some("1Linux_scsi_debug_2000"));
             }
             other => panic!("{other:?}"),

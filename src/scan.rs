@@ -15,6 +15,9 @@ use crate::sys::nodes::{self, NodeKind, NodeOutcome};
 use crate::sys::sg_io::{self, SgDevice, TurOutcome};
 use crate::transport::{ScsiTransport, TransportError};
 
+/// Whether a udev property name can matter (see [`ScanSettings`]).
+pub type PropertyFilter = Arc<dyn Fn(&str) -> bool + Send + Sync>;
+
 /// How to scan.
 #[derive(Clone)]
 pub struct ScanSettings<'a> {
@@ -33,7 +36,7 @@ pub struct ScanSettings<'a> {
     /// `property` rule matches it): the others are dropped from each path
     /// as soon as it is probed, which keeps a thousand paths' memory low.
     /// `None` keeps every property.
-    pub property_matters: Option<Arc<dyn Fn(&str) -> bool + Send + Sync>>,
+    pub property_matters: Option<PropertyFilter>,
 }
 
 /// Finds and probes every path; `multipath_members` are devices already in
@@ -120,10 +123,8 @@ const FD_RESERVE: usize = 64;
 const TUR_WINDOW_PER_JOB: usize = 8;
 const TUR_WINDOW_MIN: usize = 64;
 
-/// Above this many paths, each node opened for TEST UNIT READY stays open
-/// for the path's probe; fewer are reopened, which holds no descriptor for
-/// the answered paths while unanswered ones are waited for.
-const KEEP_NODES_ABOVE: usize = 64;
+/// Stack of the thread sending the TEST UNIT READYs.
+const DISPATCH_STACK: usize = 128 * 1024;
 
 /// Paths per probe thread (at most `-j` threads).
 const PATHS_PER_WORKER: usize = 8;
@@ -157,11 +158,12 @@ impl ScsiTransport for Unanswered {
 /// in discovery order, each with its candidate's index (stale ones are
 /// reported and dropped here).
 ///
-/// First every sg node is opened and sent TEST UNIT READY at once, from
-/// this thread (sg's asynchronous interface: nothing here waits on a
-/// device), so paths that never answer cost one command timeout in all
-/// rather than one per path and worker. Then the probes run on `jobs`
-/// threads, each starting from its path's answer.
+/// One thread opens every sg node and sends it TEST UNIT READY (sg's
+/// asynchronous interface: nothing there waits on a device), so paths that
+/// never answer cost one command timeout in all rather than one per path
+/// and worker. Each path is handed to the probe threads as soon as its
+/// answer is in, with its node still open: answered paths never wait on
+/// unanswered ones, and a node is opened once per path and round.
 fn probe_all(
     settings: &ScanSettings<'_>,
     method: ScanMethod,
@@ -171,84 +173,119 @@ fn probe_all(
     let count = candidates.len();
     let options = settings.probe;
     let root = settings.root;
-    // A descriptor per command in flight, per path whose command never
-    // came back, and per probe job.
-    raise_fd_limit(count + TUR_WINDOW_MIN + settings.jobs.saturating_mul(TUR_WINDOW_PER_JOB + 1) + FD_RESERVE);
-    let mut hung = HUNG.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-    // Commands given up in earlier rounds that have come back since.
-    hung.retain_mut(|(_, pending)| !pending.returned());
+    // A descriptor per path for its node (open from its TEST UNIT READY
+    // to its probe, or while its command is out) and per probe job; with
+    // room for another per path, each keeps its sysfs directory open from
+    // the state read here to its probe.
+    let nodes_need = count + settings.jobs + FD_RESERVE;
+    let keep_dirs = raise_fd_limit(nodes_need + count) >= nodes_need + count;
     let mut prepared: Vec<Option<Prepared>> = Vec::with_capacity(count);
     let mut nodes: Vec<Option<std::path::PathBuf>> = Vec::with_capacity(count);
-    for (i, candidate) in candidates.iter().enumerate() {
-        let mut attrs = (method == ScanMethod::Sysfs).then(|| sysfs::SysfsAttributes::new(root, &candidate.name));
-        let usb = protocols.get(i).copied().flatten().map(|p| p == Protocol::Usb);
-        let offline = attrs.as_mut().is_some_and(|a| {
-            let offline = probe::is_offline(&*a);
-            // No descriptor held per path while the commands are out.
-            a.release_dir();
-            offline
-        });
-        let still_out = hung.iter().any(|(devnum, _)| *devnum == candidate.devnum);
-        let mut pretested = Pretested { tur: None, usb };
-        if still_out {
-            // Its command of an earlier round has not come back: it is not
-            // asked again (that would only queue behind it).
-            pretested.tur = Some(Ok(sg_io::not_answered()));
+    {
+        let mut hung = HUNG.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        // Commands given up in earlier rounds that have come back since.
+        hung.retain_mut(|(_, pending)| !pending.returned());
+        for (i, candidate) in candidates.iter().enumerate() {
+            let mut attrs = (method == ScanMethod::Sysfs).then(|| sysfs::SysfsAttributes::new(root, &candidate.name));
+            let usb = protocols.get(i).copied().flatten().map(|p| p == Protocol::Usb);
+            let offline = attrs.as_mut().is_some_and(|a| {
+                let offline = probe::is_offline(&*a);
+                if !keep_dirs {
+                    a.release_dir();
+                }
+                offline
+            });
+            let still_out = hung.iter().any(|(devnum, _)| *devnum == candidate.devnum);
+            let mut pretested = Pretested { tur: None, usb };
+            if still_out {
+                // Its command of an earlier round has not come back: it is not
+                // asked again (that would only queue behind it).
+                pretested.tur = Some(Ok(sg_io::not_answered()));
+            }
+            // Only sg nodes: opening a disk node waits for the error handler.
+            let node = match (&candidate.sg, offline || still_out) {
+                (Some(sg), false) => Some(root.join("dev").join(sg.name.as_str())),
+                _ => None,
+            };
+            nodes.push(node);
+            prepared.push(Some(Prepared { attrs, device: None, still_out, pretested }));
         }
-        // Only sg nodes: opening a disk node waits for the error handler.
-        let node = match (&candidate.sg, offline || still_out) {
-            (Some(sg), false) => Some(root.join("dev").join(sg.name.as_str())),
-            _ => None,
-        };
-        nodes.push(node);
-        prepared.push(Some(Prepared { attrs, device: None, still_out, pretested }));
     }
+
+    // Every command after TEST UNIT READY may take its full timeout: more
+    // TUR attempts, two INQUIRYs, a page-0x80 fallback and an RTPG, plus
+    // slack. A job starts once its path's TEST UNIT READY is settled.
+    let commands = u32::from(options.tur_attempts.max(1)) + 3;
+    let budget = options.timeout * commands + Duration::from_secs(1);
+    let job_candidates = Arc::new(candidates);
+    let candidates = Arc::clone(&job_candidates);
+    let busy = nodes.iter().filter(|n| n.is_some()).count();
+    let prepared: Arc<Vec<Mutex<Option<Prepared>>>> = Arc::new(prepared.into_iter().map(Mutex::new).collect());
+    let (feed, jobs) = std::sync::mpsc::channel::<usize>();
     // Not all at once: a target (or scsi_debug, 192 commands) answers a
     // flood with TASK SET FULL. Paths that never answer hold their slot
     // one timeout, the others keep flowing through the rest.
     let window = settings.jobs.saturating_mul(TUR_WINDOW_PER_JOB).max(TUR_WINDOW_MIN);
-    let node_refs: Vec<Option<&FsPath>> = nodes.iter().map(|n| n.as_deref()).collect();
-    // Reopening a node for its probe costs an sg open (a 32 KiB buffer)
-    // per path: worth keeping it when there are many.
-    let keep = count > KEEP_NODES_ABOVE;
-    let outcomes = sg_io::test_unit_ready_all(&node_refs, options.timeout, window, keep);
-    for ((p, outcome), candidate) in prepared.iter_mut().zip(outcomes).zip(candidates.iter()) {
-        let Some(p) = p else { continue };
-        match outcome {
-            TurOutcome::NotAsked => {}
-            TurOutcome::OpenFailed(e) => p.device = Some(Err(e)),
-            TurOutcome::Answered(answer, device) => {
-                p.pretested.tur = Some(answer);
-                p.device = device.map(Ok);
-            }
-            TurOutcome::Abandoned(pending) => {
-                p.pretested.tur = Some(Ok(sg_io::not_answered()));
-                p.still_out = true;
-                hung.push((candidate.devnum, pending));
-            }
+    let dispatch = {
+        let prepared = Arc::clone(&prepared);
+        let candidates = Arc::clone(&candidates);
+        let started = settings.started;
+        move || {
+            let node_refs: Vec<Option<&FsPath>> = nodes.iter().map(|n| n.as_deref()).collect();
+            sg_io::test_unit_ready_each(&node_refs, options.timeout, window, |i, outcome| {
+                if let Some(Some(p)) = prepared.get(i).map(|p| p.lock().unwrap_or_else(|poisoned| poisoned.into_inner())).as_deref_mut() {
+                    match outcome {
+                        TurOutcome::NotAsked => {}
+                        TurOutcome::OpenFailed(e) => p.device = Some(Err(e)),
+                        TurOutcome::Answered(answer, device) => {
+                            p.pretested.tur = Some(answer);
+                            p.device = device.map(Ok);
+                        }
+                        TurOutcome::Abandoned(pending) => {
+                            p.pretested.tur = Some(Ok(sg_io::not_answered()));
+                            p.still_out = true;
+                            if let Some(candidate) = candidates.get(i) {
+                                HUNG.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).push((candidate.devnum, pending));
+                            }
+                        }
+                    }
+                }
+                // The pool outlives this thread: the send cannot fail.
+                let _ = feed.send(i);
+            });
+            debug!(
+                "timing: TEST UNIT READY of {count} paths answered: {} ms",
+                started.map_or(0, |t| t.elapsed().as_millis())
+            );
+        }
+    };
+    // On its own thread, so the probes run while the answers come in; if
+    // no thread can be made, all the commands go first, from this one.
+    let dispatch = Arc::new(Mutex::new(Some(dispatch)));
+    let take = |slot: &Mutex<Option<_>>| slot.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).take();
+    let spawned = {
+        let dispatch = Arc::clone(&dispatch);
+        std::thread::Builder::new()
+            .stack_size(DISPATCH_STACK)
+            .spawn(move || {
+                if let Some(dispatch) = take(&dispatch) {
+                    dispatch();
+                }
+            })
+            .is_ok()
+    };
+    if !spawned {
+        if let Some(dispatch) = take(&dispatch) {
+            dispatch();
         }
     }
-    drop(hung);
-    debug!(
-        "timing: TEST UNIT READY of {count} paths answered: {} ms",
-        settings.started.map_or(0, |t| t.elapsed().as_millis())
-    );
-
-    // Every command may take its full timeout: TUR attempts, two INQUIRYs,
-    // a page-0x80 fallback and an RTPG, plus slack for open().
-    let commands = u32::from(options.tur_attempts.max(1)) + 4;
-    let budget = options.timeout * commands + Duration::from_secs(2);
-    let job_candidates = Arc::new(candidates);
-    let candidates = Arc::clone(&job_candidates);
-    let busy = prepared.iter().filter(|p| p.as_ref().is_some_and(|p| !p.still_out)).count();
-    let prepared: Arc<Vec<Mutex<Option<Prepared>>>> = Arc::new(prepared.into_iter().map(Mutex::new).collect());
     let job_root = Arc::new(root.to_path_buf());
     let planner = Arc::clone(&settings.planner);
     let property_matters = settings.property_matters.clone();
     // With the TEST UNIT READYs done, a probe is a few sysfs reads and a
     // command or two: a thread per PATHS_PER_WORKER paths, up to `-j`.
     let workers = settings.jobs.min(busy.div_ceil(PATHS_PER_WORKER)).max(1);
-    let results = parallel::run_all(count, workers, budget, move |i| {
+    let results = parallel::run_fed(count, workers, budget, jobs, move |i| {
         let candidate = &job_candidates[i];
         let prepared = prepared.get(i).and_then(|p| p.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).take());
         // Held until the probe returns, even after it is abandoned.

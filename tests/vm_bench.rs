@@ -898,6 +898,31 @@ fi
             );
         }
     }
+    // The physical floor in this guest: the kernel creating the same 256
+    // multipath tables from one dmsetup process (`create --concise`, no
+    // udev), and from one dmsetup per map; then `-d -v3` of this build and
+    // of the base, whose "TEST UNIT READY ... answered" timing is discovery
+    // plus 1024 opens and asynchronous TURs with nothing else running.
+    s += r#"
+/usr/sbin/mpath-boot --no-partitions -v0 > /dev/null 2>&1
+dmsetup info -c --noheadings -o name,uuid --separator ' ' > /tmp/uuids
+dmsetup table > /tmp/tables
+awk 'NR==FNR {u[$1]=$2; next} {n=$1; sub(":$","",n); $1=""; sub("^ ",""); printf "%s,%s,,rw,%s;", n, u[n], $0}' /tmp/uuids /tmp/tables > /tmp/concise
+awk 'NR==FNR {u[$1]=$2; next} {n=$1; sub(":$","",n); $1=""; sub("^ ",""); printf "%s %s %s\n", n, u[n], $0}' /tmp/uuids /tmp/tables > /tmp/permap
+dmsetup remove_all
+quiet 30
+section floor_dmsetup_concise sh -c 'wc -l < /tmp/permap; /usr/bin/time -f "TIME %e %M" dmsetup create --noudevsync --concise "$(cat /tmp/concise)"; dmsetup ls --target multipath | wc -l'
+dmsetup remove_all
+quiet 30
+section floor_dmsetup_each sh -c '/usr/bin/time -f "TIME %e %M" sh -c "while read -r n u t; do dmsetup create --noudevsync \$n -u \$u --table \"\$t\" || exit 1; done < /tmp/permap"; dmsetup ls --target multipath | wc -l'
+dmsetup remove_all
+quiet 30
+section floor_tur sh -c '/usr/bin/time -f "TIME %e %M" /usr/sbin/mpath-boot -d -v3 > /tmp/floor_tur.out 2>&1; grep "timing" /tmp/floor_tur.out; tail -n 1 /tmp/floor_tur.out'
+if [ -x /usr/sbin/mpath-boot-base ]; then
+  quiet 30
+  section floor_tur_base sh -c '/usr/bin/time -f "TIME %e %M" /usr/sbin/mpath-boot-base -d -v3 > /tmp/floor_tur_base.out 2>&1; grep "timing" /tmp/floor_tur_base.out; tail -n 1 /tmp/floor_tur_base.out'
+fi
+"#;
     if !skip_hung {
         s += &format!(
             r#"

@@ -49,6 +49,7 @@ pub fn scan(root: &Path) -> Result<Discovery, SysfsError> {
     let sys = fs::canonicalize(root.join("sys")).ok();
     let mut found: Vec<(PathBuf, Candidate)> = Vec::new();
     let mut discovery = Discovery::default();
+    let mut holders = Holders::default();
     for entry in entries.flatten() {
         let file_name = entry.file_name();
         let Some(name) = file_name.to_str() else { continue };
@@ -56,7 +57,7 @@ pub fn scan(root: &Path) -> Result<Discovery, SysfsError> {
             continue;
         }
         let Some(dev) = dev_name(name) else { continue };
-        match candidate(root, name, &mounts, listed.as_ref()) {
+        match candidate_with(root, name, &mounts, listed.as_ref(), &mut holders) {
             Ok(c) => {
                 // multipath-tools walks paths in udev order: by sysfs device path.
                 let syspath = device_path(&block, name, sys.as_deref()).unwrap_or_default();
@@ -122,36 +123,106 @@ fn candidate(
     mounts: &[DevNum],
     listed: Option<&crate::sys::blockdev::Listed>,
 ) -> Result<Candidate, std::string::String> {
-    let disk = root.join("sys/block").join(name);
-    let device = disk.join("device");
-    let devnum = read_text(&disk.join("dev"))
+    candidate_with(root, name, mounts, listed, &mut Holders::default())
+}
+
+/// Device-mapper holders already judged in this scan, by name: whether
+/// each is a multipath map (its `dm/uuid` read once, not once per path).
+#[derive(Default)]
+struct Holders(Vec<(std::string::String, bool)>);
+
+impl Holders {
+    fn is_multipath(&mut self, root: &Path, holder: &str) -> bool {
+        if let Some((_, known)) = self.0.iter().find(|(name, _)| name == holder) {
+            return *known;
+        }
+        let uuid = read_text(&root.join("sys/block").join(holder).join("dm/uuid")).unwrap_or_default();
+        let multipath = uuid.trim().starts_with("mpath-");
+        self.0.push((holder.to_owned(), multipath));
+        multipath
+    }
+}
+
+/// A directory opened for lookups relative to it (openat), so each
+/// attribute's path is walked from there, not from the root; its path
+/// is the fallback when it cannot be opened.
+struct Dir {
+    path: PathBuf,
+    fd: Option<std::os::fd::OwnedFd>,
+}
+
+impl Dir {
+    fn open(path: PathBuf) -> Dir {
+        use std::os::unix::ffi::OsStrExt;
+        let fd = std::ffi::CString::new(path.as_os_str().as_bytes())
+            .ok()
+            .and_then(|c| open_raw(libc::AT_FDCWD, &c, libc::O_PATH | libc::O_DIRECTORY));
+        Dir { path, fd }
+    }
+
+    fn sub(&self, name: &std::ffi::CStr) -> Dir {
+        let fd = self
+            .fd
+            .as_ref()
+            .and_then(|fd| open_raw(std::os::fd::AsRawFd::as_raw_fd(fd), name, libc::O_PATH | libc::O_DIRECTORY));
+        let path = self.path.join(name.to_str().unwrap_or_default());
+        match fd {
+            Some(fd) => Dir { path, fd: Some(fd) },
+            None => Dir::open(path),
+        }
+    }
+
+    fn read_text(&self, name: &std::ffi::CStr) -> Option<std::string::String> {
+        let Some(fd) = &self.fd else {
+            return read_text(&self.path.join(name.to_str().ok()?));
+        };
+        let mut buf = [0u8; 256];
+        let file = fs::File::from(open_raw(std::os::fd::AsRawFd::as_raw_fd(fd), name, libc::O_RDONLY)?);
+        let n = read_all(file, &mut buf)?;
+        core::str::from_utf8(&buf[..n]).ok().map(str::to_owned)
+    }
+}
+
+fn candidate_with(
+    root: &Path,
+    name: &str,
+    mounts: &[DevNum],
+    listed: Option<&crate::sys::blockdev::Listed>,
+    holders: &mut Holders,
+) -> Result<Candidate, std::string::String> {
+    let disk = Dir::open(root.join("sys/block").join(name));
+    let devnum = disk
+        .read_text(c"dev")
         .and_then(|t| DevNum::parse(&t))
         .ok_or("no readable dev attribute")?;
-    let sectors: u64 = read_text(&disk.join("size"))
+    let sectors: u64 = disk
+        .read_text(c"size")
         .and_then(|t| t.trim().parse().ok())
         .ok_or("no readable size attribute")?;
-    let kind = read_text(&device.join("type")).ok_or("no SCSI device type attribute")?;
+    let device = disk.sub(c"device");
+    let kind = device.read_text(c"type").ok_or("no SCSI device type attribute")?;
     if kind.trim() != "0" {
         return Err(format!("not a disk (SCSI device type {})", kind.trim()));
     }
-    let hctl = fs::read_link(&device)
+    let hctl = fs::read_link(&device.path)
         .ok()
         .and_then(|link| link.file_name().and_then(|n| n.to_str()).and_then(Hctl::parse))
         .ok_or("device link does not name a SCSI address H:C:T:L")?;
     if sectors == 0 {
         return Err("size is 0 (no medium?)".into());
     }
-    if let Some(why) = in_use(root, name, devnum, mounts, listed) {
+    if let Some(why) = in_use(root, name, devnum, mounts, listed, holders) {
         return Err(why);
     }
-    let sg = first_entry(&device.join("scsi_generic")).and_then(|n| {
+    let sg = first_entry(&device.path.join("scsi_generic")).and_then(|n| {
         // sg numbers its nodes 21:N for sgN; the dev file only when the
         // name says nothing.
         let devnum = sg_devnum(&n)
-            .or_else(|| read_text(&device.join("scsi_generic").join(&n).join("dev")).and_then(|t| DevNum::parse(&t)))?;
+            .or_else(|| read_text(&device.path.join("scsi_generic").join(&n).join("dev")).and_then(|t| DevNum::parse(&t)))?;
         Some(SgNode { name: dev_name(&n)?, devnum })
     });
-    let handler = read_text(&device.join("dh_state"))
+    let handler = device
+        .read_text(c"dh_state")
         .map(|t| t.trim().to_owned())
         .filter(|t| !t.is_empty() && t != "detached")
         .and_then(|t| String::try_from(t.as_str()).ok());
@@ -163,7 +234,8 @@ fn candidate(
         sg,
         handler,
         // The read checkers read one logical block.
-        block_size: read_text(&disk.join("queue/logical_block_size"))
+        block_size: disk
+            .read_text(c"queue/logical_block_size")
             .and_then(|t| t.trim().parse().ok())
             .unwrap_or(512),
     })
@@ -189,6 +261,7 @@ fn in_use(
     devnum: DevNum,
     mounts: &[DevNum],
     listed: Option<&crate::sys::blockdev::Listed>,
+    holders: &mut Holders,
 ) -> Option<std::string::String> {
     let disk = root.join("sys/block").join(name);
     let mut nodes = vec![(name.to_owned(), devnum)];
@@ -215,8 +288,7 @@ fn in_use(
         }
         let holders_dir = if node == name { disk.join("holders") } else { disk.join(node).join("holders") };
         for holder in list_dir(&holders_dir) {
-            let uuid = read_text(&root.join("sys/block").join(&holder).join("dm/uuid")).unwrap_or_default();
-            if !uuid.trim().starts_with("mpath-") {
+            if !holders.is_multipath(root, &holder) {
                 return Some(format!("in use: {node} is held by {holder}"));
             }
         }

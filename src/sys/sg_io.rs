@@ -91,6 +91,13 @@ impl SgDevice {
         Ok(SgDevice { file, async_io: false, abandoned: Cell::new(false) })
     }
 
+    /// True when an answer is ready to be read, without waiting.
+    fn answer_waiting(&self) -> bool {
+        let mut fds = libc::pollfd { fd: self.file.as_raw_fd(), events: libc::POLLIN, revents: 0 };
+        // SAFETY: one valid pollfd, no wait.
+        unsafe { libc::poll(&mut fds, 1, 0) > 0 && fds.revents & libc::POLLIN != 0 }
+    }
+
     /// Sends a command without waiting for it (asynchronous interface only).
     fn submit(&self, hdr: &mut SgIoHdr) -> Result<(), TransportError> {
         let size = core::mem::size_of::<SgIoHdr>();
@@ -111,7 +118,7 @@ impl SgDevice {
         loop {
             if !ready {
                 let left = deadline.saturating_duration_since(Instant::now());
-                if left.is_zero() {
+                if left.is_zero() && !self.answer_waiting() {
                     self.abandoned.set(true);
                     return Ok(false);
                 }
@@ -171,24 +178,12 @@ fn header(cdb: &[u8], data: &mut [u8], sense: &mut [u8; SENSE_MAX], timeout: Dur
         dxfer_direction: if data.is_empty() { SG_DXFER_NONE } else { SG_DXFER_FROM_DEV },
         cmd_len,
         mx_sb_len: SENSE_MAX as u8,
-        iovec_count: 0,
         dxfer_len,
         dxferp: data.as_mut_ptr().cast(),
         cmdp: cdb.as_ptr(),
         sbp: sense.as_mut_ptr(),
         timeout: u32::try_from(timeout.as_millis()).unwrap_or(u32::MAX).max(1),
-        flags: 0,
-        pack_id: 0,
-        usr_ptr: core::ptr::null_mut(),
-        status: 0,
-        masked_status: 0,
-        msg_status: 0,
-        sb_len_wr: 0,
-        host_status: 0,
-        driver_status: 0,
-        resid: 0,
-        duration: 0,
-        info: 0,
+        ..empty_header()
     })
 }
 
@@ -279,19 +274,14 @@ impl Pending {
     }
 }
 
-/// How long [`test_unit_ready_all`] keeps answered nodes open for their
-/// probes while no answer comes.
-pub const IDLE_CLOSE: Duration = Duration::from_millis(100);
-
-/// How a path's TEST UNIT READY went in [`test_unit_ready_all`].
+/// How a path's TEST UNIT READY went in [`test_unit_ready_each`].
 pub enum TurOutcome {
     /// Not sent: no such node, or not an sg node (it is asked the usual way).
     NotAsked,
     /// The node could not be opened.
     OpenFailed(TransportError),
-    /// The answer (or why the command failed), with the node when it is
-    /// kept open for the probe (closed while others were being waited
-    /// for, so a wait holds no descriptor but the unanswered ones').
+    /// The answer (or why the command failed), with the node, open for
+    /// the path's probe (none when the command could not be sent).
     Answered(Result<Completion, TransportError>, Option<SgDevice>),
     /// No answer within the timeout: the command is still out.
     Abandoned(Pending),
@@ -299,20 +289,28 @@ pub enum TurOutcome {
 
 /// Opens each sg node and sends TEST UNIT READY, at most `window` in
 /// flight, collecting each answer within `timeout` of its sending: N nodes
-/// that never answer cost about one timeout in all, not N. A node is open
-/// while its command is out and, with `keep`, until its probe takes it
-/// over (unless the answers stop coming for [`IDLE_CLOSE`]: then only the
-/// unanswered ones hold a descriptor).
-pub fn test_unit_ready_all(nodes: &[Option<&Path>], timeout: Duration, window: usize, keep: bool) -> Vec<TurOutcome> {
-    let mut results: Vec<TurOutcome> = nodes.iter().map(|_| TurOutcome::NotAsked).collect();
+/// that never answer cost about one timeout in all, not N. Each outcome is
+/// handed to `outcome` as soon as it is known, with the node's index, so
+/// the path's probe can start while others are still out (its node stays
+/// open for it): nodes not asked first, then in the order the answers
+/// come, the unanswered ones last. Every index gets exactly one outcome.
+pub fn test_unit_ready_each(nodes: &[Option<&Path>], timeout: Duration, window: usize, mut outcome: impl FnMut(usize, TurOutcome)) {
     let asked: Vec<(usize, &Path)> = nodes.iter().enumerate().filter_map(|(i, n)| n.map(|n| (i, n))).collect();
+    for (i, node) in nodes.iter().enumerate() {
+        if node.is_none() {
+            outcome(i, TurOutcome::NotAsked);
+        }
+    }
     if asked.is_empty() {
-        return results;
+        return;
     }
     // SAFETY: epoll_create1 has no pointer arguments.
     let epoll = unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) };
     if epoll < 0 {
-        return results;
+        for (index, _) in asked {
+            outcome(index, TurOutcome::NotAsked);
+        }
+        return;
     }
     let cdb = crate::scsi::cdb::test_unit_ready();
     // By position in `asked`.
@@ -322,9 +320,6 @@ pub fn test_unit_ready_all(nodes: &[Option<&Path>], timeout: Duration, window: u
     let mut next = 0usize;
     let mut in_flight = 0usize;
     let mut events = vec![libc::epoll_event { events: 0, u64: 0 }; window.min(256)];
-    // Answered nodes kept open, and when the last answer came.
-    let mut kept = 0usize;
-    let mut last_answer = Instant::now();
     let unwatch = |device: &SgDevice| {
         // SAFETY: removing a descriptor from the epoll made above.
         unsafe { libc::epoll_ctl(epoll, libc::EPOLL_CTL_DEL, device.file.as_raw_fd(), core::ptr::null_mut()) };
@@ -336,31 +331,41 @@ pub fn test_unit_ready_all(nodes: &[Option<&Path>], timeout: Duration, window: u
             next += 1;
             let device = match SgDevice::open(node) {
                 Ok(device) if device.async_io => device,
-                Ok(_) => continue,
-                Err(TransportError::Open(e)) if e.kind() == io::ErrorKind::NotFound => continue,
+                Ok(_) => {
+                    outcome(index, TurOutcome::NotAsked);
+                    continue;
+                }
+                Err(TransportError::Open(e)) if e.kind() == io::ErrorKind::NotFound => {
+                    outcome(index, TurOutcome::NotAsked);
+                    continue;
+                }
                 Err(e) => {
-                    results[index] = TurOutcome::OpenFailed(e);
+                    outcome(index, TurOutcome::OpenFailed(e));
                     continue;
                 }
             };
             let mut flight = Box::new(Flight { deadline: Instant::now() + timeout, hdr: empty_header(), sense: [0; SENSE_MAX] });
             match header(&cdb, &mut [], &mut flight.sense, timeout) {
                 Ok(hdr) => flight.hdr = hdr,
-                Err(_) => continue,
+                Err(_) => {
+                    outcome(index, TurOutcome::NotAsked);
+                    continue;
+                }
             }
             if let Err(e) = device.submit(&mut flight.hdr) {
-                results[index] = TurOutcome::Answered(Err(e), None);
+                outcome(index, TurOutcome::Answered(Err(e), None));
                 continue;
             }
             let mut event = libc::epoll_event { events: libc::EPOLLIN as u32, u64: slot as u64 };
             // SAFETY: valid epoll and device descriptors, a valid event.
             if unsafe { libc::epoll_ctl(epoll, libc::EPOLL_CTL_ADD, device.file.as_raw_fd(), &mut event) } < 0 {
                 // Not watchable: wait for this one alone.
-                results[index] = match device.collect(&mut flight.hdr, flight.deadline, false) {
-                    Ok(true) => TurOutcome::Answered(Ok(completion(&flight.hdr, &flight.sense, 0)), None),
+                let result = match device.collect(&mut flight.hdr, flight.deadline, false) {
+                    Ok(true) => TurOutcome::Answered(Ok(completion(&flight.hdr, &flight.sense, 0)), Some(device)),
                     Ok(false) => TurOutcome::Abandoned(Pending { device, flight }),
                     Err(e) => TurOutcome::Answered(Err(e), None),
                 };
+                outcome(index, result);
                 continue;
             }
             flights[slot] = Some((device, flight));
@@ -379,10 +384,22 @@ pub fn test_unit_ready_all(nodes: &[Option<&Path>], timeout: Duration, window: u
                 }
                 Some((_, f)) if f.deadline <= now => {
                     order.pop_front();
-                    if let Some((device, flight)) = flights[slot].take() {
+                    if let Some((device, mut flight)) = flights[slot].take() {
                         unwatch(&device);
-                        device.abandoned.set(true);
-                        results[asked[slot].0] = TurOutcome::Abandoned(Pending { device, flight });
+                        // Its answer may be there, not yet collected (this
+                        // thread was not scheduled in time): it counts.
+                        let result = match device.answer_waiting() {
+                            true => match device.collect(&mut flight.hdr, flight.deadline, true) {
+                                Ok(true) => TurOutcome::Answered(Ok(completion(&flight.hdr, &flight.sense, 0)), Some(device)),
+                                Ok(false) => TurOutcome::Abandoned(Pending { device, flight }),
+                                Err(e) => TurOutcome::Answered(Err(e), None),
+                            },
+                            false => {
+                                device.abandoned.set(true);
+                                TurOutcome::Abandoned(Pending { device, flight })
+                            }
+                        };
+                        outcome(asked[slot].0, result);
                     }
                     in_flight -= 1;
                 }
@@ -390,10 +407,7 @@ pub fn test_unit_ready_all(nodes: &[Option<&Path>], timeout: Duration, window: u
             }
         }
         let Some(first) = order.front().and_then(|&slot| flights[slot].as_ref()) else { continue };
-        let mut wait = first.1.deadline.saturating_duration_since(now);
-        if kept > 0 {
-            wait = wait.min(IDLE_CLOSE);
-        }
+        let wait = first.1.deadline.saturating_duration_since(now);
         let ms = libc::c_int::try_from(wait.as_millis() + 1).unwrap_or(libc::c_int::MAX);
         let len = libc::c_int::try_from(events.len()).unwrap_or(1);
         // SAFETY: `events` holds `len` entries for the kernel to fill.
@@ -404,31 +418,16 @@ pub fn test_unit_ready_all(nodes: &[Option<&Path>], timeout: Duration, window: u
             let Some((device, mut flight)) = flights.get_mut(slot).and_then(Option::take) else { continue };
             unwatch(&device);
             in_flight -= 1;
-            let index = asked[slot].0;
-            results[index] = match device.collect(&mut flight.hdr, flight.deadline, true) {
-                Ok(true) => {
-                    kept += usize::from(keep);
-                    TurOutcome::Answered(Ok(completion(&flight.hdr, &flight.sense, 0)), keep.then_some(device))
-                }
+            let result = match device.collect(&mut flight.hdr, flight.deadline, true) {
+                Ok(true) => TurOutcome::Answered(Ok(completion(&flight.hdr, &flight.sense, 0)), Some(device)),
                 Ok(false) => TurOutcome::Abandoned(Pending { device, flight }),
                 Err(e) => TurOutcome::Answered(Err(e), None),
             };
-        }
-        if ready > 0 {
-            last_answer = Instant::now();
-        } else if kept > 0 && last_answer.elapsed() >= IDLE_CLOSE {
-            // Only stragglers left, perhaps hung: hold no node for the rest.
-            for result in &mut results {
-                if let TurOutcome::Answered(_, device) = result {
-                    *device = None;
-                }
-            }
-            kept = 0;
+            outcome(asked[slot].0, result);
         }
     }
     // SAFETY: closing the epoll descriptor made above.
     unsafe { libc::close(epoll) };
-    results
 }
 
 /// The completion of a command that was given up (see [`no_answer`]).
