@@ -473,6 +473,30 @@ mod tests {
     }
 
     #[test]
+    fn group_by_node_name_splits_by_target() {
+        let named = |name, node: &str| Path {
+            node_name: crate::path::NodeName::new(node),
+            ..path(name, "3a", 8, 1, PathState::Up)
+        };
+        let paths = [
+            named("sda", "iqn.2003-01.org.example:t1"),
+            named("sdb", "iqn.2003-01.org.example:t2"),
+            named("sdc", "iqn.2003-01.org.example:t1"),
+            named("sdd", ""),
+            named("sde", "iqn.2003-01.org.example:t2"),
+            named("sdf", ""),
+        ];
+        let map = &coalesce(&paths, &all(&paths)).unwrap().maps[0];
+        let groups = groups(map, &paths, Policy::GroupByNodeName);
+        let got: std::vec::Vec<_> = groups.iter().map(|g| names(&paths, g)).collect();
+        // Equal priorities and sizes: discovery order stays.
+        assert_eq!(got, [["sda", "sdc"], ["sdb", "sde"], ["sdd", "sdf"]]);
+        // Without names (the ioctl scan), one group, as 0.9.4 without udev.
+        let unnamed: std::vec::Vec<Path> = paths.iter().map(|p| Path { node_name: Default::default(), ..p.clone() }).collect();
+        assert_eq!(super::groups(map, &unnamed, Policy::GroupByNodeName).len(), 1);
+    }
+
+    #[test]
     fn a_faulty_path_joins_its_map_but_not_its_groups_priority() {
         let paths = [
             path("sda", "3a", 8, 50, PathState::Up),

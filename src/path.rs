@@ -17,6 +17,56 @@ pub fn dev_name(name: &str) -> Option<DevName> {
     Some(out)
 }
 
+/// The longest target node name kept, in bytes: multipath-tools 0.9.4
+/// copies the name into a 224-byte buffer (`NODE_NAME_SIZE`), NUL included,
+/// and compares names over that length.
+pub const NODE_NAME_MAX: usize = 223;
+
+/// A target's node name as multipath-tools 0.9.4 records it for a path
+/// (`tgt_node_name`): the SAS address, the USB device's name, the FC node
+/// name, the iSCSI target name or `ata-N.00`; empty when the transport has
+/// none, or when discovery ran without sysfs (the ioctl scan), as 0.9.4
+/// without udev has none.
+///
+/// Paths to one target share one allocation (discovery interns the names),
+/// and an empty name allocates nothing: the field costs 16 bytes of a
+/// [`Path`], where a fixed 224-byte buffer cost most of it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct NodeName(Option<std::sync::Arc<str>>);
+
+impl NodeName {
+    /// A name shared with `name`'s other holders (empty: no name).
+    pub fn shared(name: &std::sync::Arc<str>) -> NodeName {
+        NodeName((!name.is_empty()).then(|| std::sync::Arc::clone(name)))
+    }
+
+    /// A name of its own (tests, callers without an interner). Longer
+    /// names are cut to [`NODE_NAME_MAX`] bytes, on a character boundary.
+    pub fn new(name: &str) -> NodeName {
+        let mut end = name.len().min(NODE_NAME_MAX);
+        while !name.is_char_boundary(end) {
+            end -= 1;
+        }
+        let name = &name[..end];
+        NodeName((!name.is_empty()).then(|| std::sync::Arc::from(name)))
+    }
+
+    pub fn as_str(&self) -> &str {
+        self.0.as_deref().unwrap_or("")
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_none()
+    }
+}
+
+impl fmt::Display for NodeName {
+    /// As multipath-tools prints a target WWNN (`%n`): `[undef]` when empty.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(if self.is_empty() { "[undef]" } else { self.as_str() })
+    }
+}
+
 /// SCSI address: host, channel, target id, LUN.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Hctl {
@@ -120,8 +170,8 @@ pub struct Path {
     pub revision: String<4>,
     /// Unit serial number (VPD page 0x80), for `group_by_serial`.
     pub serial: String<64>,
-    /// Target node name (FC WWNN, iSCSI target name), for `group_by_node_name`.
-    pub node_name: String<224>,
+    /// Target node name, for `group_by_node_name` and `weightedpath wwn`.
+    pub node_name: NodeName,
     /// ALUA priority (RTPG, else scsi_dh_alua's sysfs state), when the
     /// device reports TPGS and it could be read: the `alua` prioritizer.
     pub alua_prio: Option<u32>,
@@ -138,4 +188,31 @@ pub struct Path {
     pub checker: std::string::String,
     /// Why the checker called the path down ([`PathState::Faulty`]).
     pub fault: std::string::String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn node_names_are_small_and_shared() {
+        assert_eq!(core::mem::size_of::<NodeName>(), 16);
+        let interned: std::sync::Arc<str> = "iqn.2003-01.org.example:t1".into();
+        let (a, b) = (NodeName::shared(&interned), NodeName::shared(&interned));
+        assert_eq!(a, b);
+        assert_eq!(std::sync::Arc::strong_count(&interned), 3);
+        assert_eq!(NodeName::shared(&"".into()), NodeName::default());
+        assert_eq!(NodeName::default().to_string(), "[undef]");
+        assert_eq!(a.to_string(), "iqn.2003-01.org.example:t1");
+        assert_eq!(NodeName::new(&"x".repeat(300)).as_str().len(), NODE_NAME_MAX);
+        assert_eq!(NodeName::new(&"é".repeat(200)).as_str().len(), 222);
+        assert!(NodeName::new("").is_empty());
+    }
+
+    #[test]
+    fn path_size() {
+        // 744 bytes with the 224-byte buffer the node name had.
+        println!("size_of::<Path>() = {}", core::mem::size_of::<Path>());
+        assert!(core::mem::size_of::<Path>() <= 744 - 224 + 16);
+    }
 }

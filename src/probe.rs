@@ -89,6 +89,8 @@ pub struct Candidate {
     /// Logical block size in bytes (sysfs `queue/logical_block_size`, else
     /// 512): what the read checkers read one of.
     pub block_size: u32,
+    /// The target's node name (sysfs scan; empty from the ioctl scan).
+    pub node_name: crate::path::NodeName,
 }
 
 /// A SCSI generic node: name (`sg3`) and device number (21:3).
@@ -293,7 +295,7 @@ pub fn probe_pretested(
         dev_name: candidate.name.as_str(),
         hctl: candidate.hctl,
         serial: serial.as_str(),
-        wwn: WwnNames::not_fc(""),
+        wwn: WwnNames::not_fc(candidate.node_name.as_str()),
         root,
     };
     let priority = match &plan.prio {
@@ -323,6 +325,7 @@ pub fn probe_pretested(
         tpgs,
         revision: inquiry.revision.clone(),
         serial,
+        node_name: candidate.node_name.clone(),
         alua_prio,
         sysfs_prio,
         properties,
@@ -706,6 +709,7 @@ mod tests {
             sg: Some(SgNode { name: dev_name("sg0").unwrap(), devnum: DevNum { major: 21, minor: 0 } }),
             handler: None,
             block_size: 512,
+            node_name: Default::default(),
         }
     }
 
@@ -1003,6 +1007,44 @@ mod tests {
                 checker: self.0.into(),
             }
         }
+    }
+
+    /// `weightedpath` with the given arguments for every path.
+    struct WeightedPlanner(&'static str);
+
+    impl Planner for WeightedPlanner {
+        fn wants_vpd_c9(&self, _: &str, _: &str, _: &str) -> bool {
+            false
+        }
+        fn plan(&self, _identity: &Identity<'_>) -> crate::plan::PathPlan {
+            crate::plan::PathPlan {
+                prio: PrioPlan::Device { prioritizer: prio::Prioritizer::WeightedPath, args: self.0.into() },
+                explained: "test".into(),
+                checker: "tur".into(),
+            }
+        }
+    }
+
+    #[test]
+    fn the_target_node_name_reaches_the_path_and_weightedpath() {
+        let planner = WeightedPlanner(r"wwn :ata-2\.00: 7 :ata-1\.00: 3");
+        let mut candidate = candidate();
+        candidate.node_name = crate::path::NodeName::new("ata-2.00");
+        let t = FakeTransport::new()
+            .answer(TUR, None, Answer::good(&[]))
+            .answer(INQUIRY, None, Answer::good(&standard_inquiry(0, 0)))
+            .answer(INQUIRY, Some(0x83), Answer::good(&page83()));
+        let probed = probe(&candidate, &NoAttributes, Ok(&t), &ProbeOptions::default(), &planner, std::path::Path::new("/"));
+        let path = expect_path(probed);
+        assert_eq!(path.node_name.as_str(), "ata-2.00");
+        assert_eq!(path.priority, 7);
+        // No name (the ioctl scan): "[undef]", no pattern matches.
+        let t = FakeTransport::new()
+            .answer(TUR, None, Answer::good(&[]))
+            .answer(INQUIRY, None, Answer::good(&standard_inquiry(0, 0)))
+            .answer(INQUIRY, Some(0x83), Answer::good(&page83()));
+        let probed = probe(&self::candidate(), &NoAttributes, Ok(&t), &ProbeOptions::default(), &planner, std::path::Path::new("/"));
+        assert_eq!(expect_path(probed).priority, 0);
     }
 
     fn passive_port() -> FakeTransport {

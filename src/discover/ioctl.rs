@@ -112,6 +112,8 @@ pub fn scan(root: &Path, options: ScanOptions, multipath_members: &[DevNum]) -> 
                 sg: sg.map(|sg| SgNode { name: sg.name.clone(), devnum: sg.devnum }),
                 handler: None,
                 block_size: 512,
+                // No sysfs, no transport to name the target by.
+                node_name: Default::default(),
             },
         ));
     }

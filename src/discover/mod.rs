@@ -21,7 +21,10 @@ pub struct Discovery {
     /// Devices not considered, with the reason (in use, not a disk, ...).
     pub passed_over: Vec<(DevName, String)>,
     /// The transport of each candidate, same order (sysfs scan only; the
-    /// ioctl scan leaves it empty: no sysfs, no protocol).
+    /// ioctl scan leaves it empty: no sysfs, no protocol). The same walk
+    /// gives each candidate its target node name (`Candidate::node_name`),
+    /// which the ioctl scan leaves empty, as multipath-tools 0.9.4 has none
+    /// without udev.
     pub protocols: Vec<protocol::Protocol>,
 }
 

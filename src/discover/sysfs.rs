@@ -72,9 +72,14 @@ pub fn scan(root: &Path) -> Result<Discovery, SysfsError> {
     found.sort_by(|a, b| a.0.as_os_str().cmp(b.0.as_os_str()).then_with(|| a.1.name.cmp(&b.1.name)));
     let mut subsystems = super::protocol::Subsystems::default();
     discovery.protocols = found
-        .iter()
-        .map(|(syspath, _)| match &sys {
-            Some(sys) if !syspath.as_os_str().is_empty() => super::protocol::protocol_at(root, sys, syspath, &mut subsystems),
+        .iter_mut()
+        .map(|(syspath, c)| match &sys {
+            Some(sys) if !syspath.as_os_str().is_empty() => {
+                let transport = super::protocol::transport_at(root, sys, syspath, &mut subsystems);
+                debug!("{}: tgt_node_name = {}", c.name, transport.node_name.as_str());
+                c.node_name = transport.node_name;
+                transport.protocol
+            }
             _ => super::protocol::Protocol::Unspec,
         })
         .collect();
@@ -238,6 +243,7 @@ fn candidate_with(
             .read_text(c"queue/logical_block_size")
             .and_then(|t| t.trim().parse().ok())
             .unwrap_or(512),
+        node_name: Default::default(),
     })
 }
 

@@ -37,7 +37,10 @@ pub struct WwnNames<'a> {
 
 impl<'a> WwnNames<'a> {
     /// The names of a path that is not Fibre Channel, with the target node
-    /// name it records (may be empty).
+    /// name discovery recorded (`Path::node_name`; empty from the ioctl
+    /// scan). FC paths get these too for now: their host and remote port
+    /// names are not read, so they show [`UNDEF`] where multipath-tools
+    /// shows the `fc_host` and `fc_remote_ports` names.
     pub fn not_fc(tgt_node_name: &'a str) -> WwnNames<'a> {
         WwnNames {
             host_wwnn: UNDEF,

@@ -411,6 +411,7 @@ pub fn candidate(block_size: u32, handler: bool) -> Candidate {
             None
         },
         block_size,
+        node_name: Default::default(),
     }
 }
 
