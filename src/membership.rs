@@ -613,8 +613,19 @@ impl Cached {
         // An offline device is identified from page 0x83 only (the probe's
         // stale path); otherwise page 0x80 is the fallback.
         let fallback = if offline { None } else { page80 };
-        let wwid = identify::wwid_for(&vendor, &product, page83, fallback)
-            .map_err(|e| format!("no usable WWID from the pages the kernel cached: {e}"))?;
+        // An ATA disk: udev's ID_SERIAL, as the probe takes it (not for
+        // USB, where usb_id has the last word).
+        let mut props = properties::scsi_properties(&vendor, &product, page83);
+        let ata = if kernel_scanned && protocol::is_usb(root, name) {
+            None
+        } else {
+            identify::ata_wwid(&vendor, &mut props, || crate::probe::cached_ata_id(&attrs))
+        };
+        let wwid = match ata {
+            Some(wwid) => wwid,
+            None => identify::wwid_for(&vendor, &product, page83, fallback),
+        }
+        .map_err(|e| format!("no usable WWID from the pages the kernel cached: {e}"))?;
         Ok(Cached {
             wwid: wwid.as_str().to_owned(),
             page83: page83.map(<[u8]>::to_vec),
