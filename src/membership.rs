@@ -548,8 +548,10 @@ struct Cached {
     offline: bool,
     /// The kernel has the standard INQUIRY data (`inquiry` attribute).
     kernel_scanned: bool,
-    page83: Option<Vec<u8>>,
     page80: Option<Vec<u8>>,
+    /// The udev properties of page 0x83 (and ata_id's, for an ATA disk
+    /// that page does not name), as the WWID was chosen from them.
+    props: Vec<(String, String)>,
 }
 
 impl Cached {
@@ -628,8 +630,8 @@ impl Cached {
         .map_err(|e| format!("no usable WWID from the pages the kernel cached: {e}"))?;
         Ok(Cached {
             wwid: wwid.as_str().to_owned(),
-            page83: page83.map(<[u8]>::to_vec),
             page80: page80.map(<[u8]>::to_vec),
+            props,
             vendor,
             product,
             offline,
@@ -642,7 +644,7 @@ impl Cached {
     /// serial for a USB disk, and the unit serial number of page 0x80.
     fn properties(&self, root: &Path, name: &str) -> Vec<(String, String)> {
         let (vendor, product) = (self.vendor.as_str(), self.product.as_str());
-        let mut props = properties::scsi_properties(vendor, product, self.page83.as_deref());
+        let mut props = self.props.clone();
         if self.kernel_scanned && protocol::is_usb(root, name) {
             properties::set_usb_serial(&mut props, vendor, product);
         }
