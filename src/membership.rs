@@ -548,8 +548,10 @@ struct Cached {
     offline: bool,
     /// The kernel has the standard INQUIRY data (`inquiry` attribute).
     kernel_scanned: bool,
-    page83: Option<Vec<u8>>,
     page80: Option<Vec<u8>>,
+    /// The udev properties of page 0x83 (and ata_id's, for an ATA disk
+    /// that page does not name), as the WWID was chosen from them.
+    props: Vec<(String, String)>,
 }
 
 impl Cached {
@@ -613,12 +615,23 @@ impl Cached {
         // An offline device is identified from page 0x83 only (the probe's
         // stale path); otherwise page 0x80 is the fallback.
         let fallback = if offline { None } else { page80 };
-        let wwid = identify::wwid_for(&vendor, &product, page83, fallback)
-            .map_err(|e| format!("no usable WWID from the pages the kernel cached: {e}"))?;
+        // An ATA disk: udev's ID_SERIAL, as the probe takes it (not for
+        // USB, where usb_id has the last word).
+        let mut props = properties::scsi_properties(&vendor, &product, page83);
+        let ata = if kernel_scanned && protocol::is_usb(root, name) {
+            None
+        } else {
+            identify::ata_wwid(&vendor, &mut props, || crate::probe::cached_ata_id(&attrs))
+        };
+        let wwid = match ata {
+            Some(wwid) => wwid,
+            None => identify::wwid_for(&vendor, &product, page83, fallback),
+        }
+        .map_err(|e| format!("no usable WWID from the pages the kernel cached: {e}"))?;
         Ok(Cached {
             wwid: wwid.as_str().to_owned(),
-            page83: page83.map(<[u8]>::to_vec),
             page80: page80.map(<[u8]>::to_vec),
+            props,
             vendor,
             product,
             offline,
@@ -631,7 +644,7 @@ impl Cached {
     /// serial for a USB disk, and the unit serial number of page 0x80.
     fn properties(&self, root: &Path, name: &str) -> Vec<(String, String)> {
         let (vendor, product) = (self.vendor.as_str(), self.product.as_str());
-        let mut props = properties::scsi_properties(vendor, product, self.page83.as_deref());
+        let mut props = self.props.clone();
         if self.kernel_scanned && protocol::is_usb(root, name) {
             properties::set_usb_serial(&mut props, vendor, product);
         }

@@ -43,6 +43,9 @@ pub enum Attr {
     PreferredPath,
     /// VPD page 0x00, the supported pages (`device/vpd_pg0`).
     Vpd0,
+    /// VPD page 0x89, ATA Information (`device/vpd_pg89`): libata's copy
+    /// of the disk's IDENTIFY DEVICE data.
+    Vpd89,
 }
 
 impl Attr {
@@ -56,6 +59,7 @@ impl Attr {
             Attr::AccessState => "access_state",
             Attr::PreferredPath => "preferred_path",
             Attr::Vpd0 => "vpd_pg0",
+            Attr::Vpd89 => "vpd_pg89",
         }
     }
 }
@@ -210,10 +214,6 @@ pub fn probe_pretested(
 
     let page83_len = cached_or_inquiry(attrs, Attr::Vpd83, transport, Some(0x83), options, &mut page).ok();
     let page83 = page83_len.map(|n| &page[..n]);
-    let wwid = match identify_wwid(&inquiry, page83, attrs, transport, options) {
-        Ok(wwid) => wwid,
-        Err(why) => return not_identified(tur, why, attrs),
-    };
 
     // A path that failed TEST UNIT READY and does not answer INQUIRY now
     // either (a port taken offline): 0.9.4 finds no TPGS on it (it asks the
@@ -241,11 +241,31 @@ pub fn probe_pretested(
     let udev_page83 = page83.filter(|_| udev_sees(Attr::Vpd83));
     let mut properties =
         identify::properties::scsi_properties(inquiry.vendor.as_str(), inquiry.product.as_str(), udev_page83);
-    if kernel_scanned
+    let usb = kernel_scanned
         && pretested
             .usb
-            .unwrap_or_else(|| crate::discover::protocol::is_usb(root, candidate.name.as_str()))
-    {
+            .unwrap_or_else(|| crate::discover::protocol::is_usb(root, candidate.name.as_str()));
+    // An ATA disk is named by udev's ID_SERIAL (sg3_utils', else ata_id's),
+    // which 0.9.4 takes as its WWID. Not modelled for USB (usb_id then
+    // sets ID_SERIAL after ata_id): those keep the page 0x83 WWID.
+    let ata = if usb {
+        None
+    } else {
+        identify::ata_wwid(inquiry.vendor.as_str(), &mut properties, || {
+            let mut page89 = [0u8; PAGE_MAX];
+            let n = cached_or_inquiry(attrs, Attr::Vpd89, transport, Some(0x89), options, &mut page89).ok()?;
+            identify::ata::AtaId::from_vpd89(page89.get(..n)?)
+        })
+    };
+    let wwid = match ata {
+        Some(Ok(wwid)) => wwid,
+        Some(Err(e)) => return not_identified(tur, format!("no usable WWID: {e}"), attrs),
+        None => match identify_wwid(&inquiry, page83, attrs, transport, options) {
+            Ok(wwid) => wwid,
+            Err(why) => return not_identified(tur, why, attrs),
+        },
+    };
+    if usb {
         // 60-persistent-storage's usb_id names USB disks (and so scsi_id
         // never runs): ID_SERIAL is set, no SCSI_IDENT_*/ID_WWN, which
         // 0.9.4's property rule blacklists even with allow_usb_devices yes.
@@ -366,9 +386,22 @@ fn down(why: std::string::String, attrs: &dyn DeviceAttributes) -> Probed {
             let mut inquiry = [0u8; 96];
             let m = attrs.read(Attr::Inquiry, &mut inquiry)?;
             let inq = inquiry::parse(inquiry.get(..m)?).ok()?;
-            identify::wwid_for(inq.vendor.as_str(), inq.product.as_str(), page.get(..n), None).ok()
+            let (vendor, product) = (inq.vendor.as_str(), inq.product.as_str());
+            // An ATA disk: udev's ID_SERIAL, from the cached pages only.
+            let mut props = identify::properties::scsi_properties(vendor, product, page.get(..n));
+            match identify::ata_wwid(vendor, &mut props, || cached_ata_id(attrs)) {
+                Some(wwid) => wwid.ok(),
+                None => identify::wwid_for(vendor, product, page.get(..n), None).ok(),
+            }
         });
     Probed::Down(why, wwid)
+}
+
+/// The IDENTIFY DEVICE data of an ATA disk as sysfs cached it (page 0x89).
+pub fn cached_ata_id(attrs: &dyn DeviceAttributes) -> Option<identify::ata::AtaId> {
+    let mut page = vec![0u8; PAGE_MAX];
+    let n = attrs.read(Attr::Vpd89, &mut page).filter(|&n| n > 0)?;
+    identify::ata::AtaId::from_vpd89(page.get(..n)?)
 }
 
 /// The longest prefix of `text` that fits a fixed-capacity string.
@@ -721,6 +754,120 @@ mod tests {
         match p {
             Probed::Path(path) => *path,
             other => panic!("expected a path, got {other:?}"),
+        }
+    }
+
+    /// Standard INQUIRY as libata answers it for qemu's `ide-hd`.
+    fn ata_inquiry() -> Vec<u8> {
+        let mut d = standard_inquiry(0, 0);
+        d[8..16].copy_from_slice(b"ATA     ");
+        d[16..32].copy_from_slice(b"QEMU HARDDISK   ");
+        d[32..36].copy_from_slice(b"2.5+");
+        d
+    }
+
+    /// libata's page 0x83: vendor specific (ATA serial), SAT T10 vendor id
+    /// (`ATA` + model + serial), NAA from IDENTIFY words 108-111.
+    fn ata_page83(with_t10: bool) -> Vec<u8> {
+        let mut serial = b"MPATHATA".to_vec();
+        serial.resize(20, b' ');
+        let mut model = b"QEMU HARDDISK".to_vec();
+        model.resize(40, b' ');
+        let mut designators = vec![0x02, 0x00, 0x00, 20];
+        designators.extend_from_slice(&serial);
+        if with_t10 {
+            designators.extend_from_slice(&[0x02, 0x01, 0x00, 68]);
+            designators.extend_from_slice(b"ATA     ");
+            designators.extend_from_slice(&model);
+            designators.extend_from_slice(&serial);
+        }
+        designators.extend_from_slice(&[0x01, 0x03, 0x00, 0x08]);
+        designators.extend_from_slice(&0x5000_c500_15ea_71adu64.to_be_bytes());
+        let mut page = vec![0x00, 0x83];
+        page.extend_from_slice(&(designators.len() as u16).to_be_bytes());
+        page.extend_from_slice(&designators);
+        page
+    }
+
+    fn property<'a>(path: &'a Path, name: &str) -> Option<&'a str> {
+        path.properties.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
+    }
+
+    #[test]
+    fn ata_disk_takes_udevs_sg3_id_serial_from_the_sat_designator() {
+        let attrs = FakeAttributes::default()
+            .with(Attr::Inquiry, &ata_inquiry())
+            .with(Attr::Vpd83, &ata_page83(true))
+            .with(Attr::Vpd89, &identify::ata::fixtures::qemu_page89());
+        let t = FakeTransport::new().answer(TUR, None, Answer::good(&[]));
+        let path = expect_path(run(&attrs, &t));
+        // What 0.9.4 named the same disk in tests/vm_nodename.rs.
+        assert_eq!(path.wwid.as_str(), "QEMU_HARDDISK_MPATHATA");
+        assert_eq!(property(&path, "ID_SERIAL"), Some("QEMU_HARDDISK_MPATHATA"));
+        assert_eq!(property(&path, "ID_SERIAL_SHORT"), Some("MPATHATA"));
+        assert_eq!(property(&path, "ID_BUS"), Some("ata"));
+        assert_eq!(property(&path, "ID_WWN"), Some("0x5000c50015ea71ad"));
+        assert_eq!(t.count(INQUIRY), 0);
+    }
+
+    #[test]
+    fn ata_disk_without_a_sat_designator_is_named_by_ata_id() {
+        // The kernel scanned it but cached no page 0x83: udev's sg3_utils
+        // rules export nothing from it, so ata_id names the disk.
+        let attrs = FakeAttributes::default()
+            .with(Attr::Inquiry, &ata_inquiry())
+            .with(Attr::Vpd89, &identify::ata::fixtures::qemu_page89());
+        let t = FakeTransport::new()
+            .answer(TUR, None, Answer::good(&[]))
+            .answer(INQUIRY, Some(0x83), Answer::good(&ata_page83(false)));
+        let path = expect_path(run(&attrs, &t));
+        assert_eq!(path.wwid.as_str(), "QEMU_HARDDISK_MPATHATA");
+        assert_eq!(property(&path, "ID_ATA"), Some("1"));
+        assert_eq!(property(&path, "ID_MODEL"), Some("QEMU_HARDDISK"));
+        assert_eq!(property(&path, "ID_REVISION"), Some("2.5+"));
+        assert_eq!(property(&path, "ID_WWN"), Some("0x5000c50015ea71ad"));
+        assert_eq!(property(&path, "SCSI_IDENT_LUN_NAA_REG"), None);
+    }
+
+    #[test]
+    fn ata_disk_without_sysfs_asks_page_89_only_when_page_83_names_nothing() {
+        let t = FakeTransport::new()
+            .answer(TUR, None, Answer::good(&[]))
+            .answer(INQUIRY, None, Answer::good(&ata_inquiry()))
+            .answer(INQUIRY, Some(0x83), Answer::good(&ata_page83(true)))
+            .answer(INQUIRY, Some(0x89), Answer::good(&identify::ata::fixtures::qemu_page89()));
+        let path = expect_path(run(&FakeAttributes::default(), &t));
+        assert_eq!(path.wwid.as_str(), "QEMU_HARDDISK_MPATHATA");
+        assert_eq!(t.count(INQUIRY), 2, "standard and page 0x83");
+        // Page 0x83 unreadable: udev's ata_id (here page 0x89) names it.
+        let t = FakeTransport::new()
+            .answer(TUR, None, Answer::good(&[]))
+            .answer(INQUIRY, None, Answer::good(&ata_inquiry()))
+            .answer(INQUIRY, Some(0x83), Answer::check_condition(5, 0x24, 0))
+            .answer(INQUIRY, Some(0x89), Answer::good(&identify::ata::fixtures::qemu_page89()));
+        let path = expect_path(run(&FakeAttributes::default(), &t));
+        assert_eq!(path.wwid.as_str(), "QEMU_HARDDISK_MPATHATA");
+        // Page 0x89 twice: 255 bytes first, then all 572 its header declares.
+        assert_eq!(t.count(INQUIRY), 4, "standard, page 0x83, page 0x89 x2");
+        // Neither: page 0x80 as before (here absent too), so no WWID.
+        let t = FakeTransport::new()
+            .answer(TUR, None, Answer::good(&[]))
+            .answer(INQUIRY, None, Answer::good(&ata_inquiry()))
+            .answer(INQUIRY, Some(0x83), Answer::check_condition(5, 0x24, 0))
+            .answer(INQUIRY, Some(0x89), Answer::good(&[0, 0x89, 0, 4, 0, 0, 0, 0]));
+        assert!(matches!(run(&FakeAttributes::default(), &t), Probed::Skipped(_)));
+    }
+
+    #[test]
+    fn stale_ata_disk_keeps_its_udev_wwid() {
+        let attrs = FakeAttributes::default()
+            .with(Attr::Inquiry, &ata_inquiry())
+            .with(Attr::Vpd83, &ata_page83(true))
+            .with(Attr::State, b"offline\n");
+        let t = FakeTransport::new();
+        match run(&attrs, &t) {
+            Probed::Down(_, Some(wwid)) => assert_eq!(wwid.as_str(), "QEMU_HARDDISK_MPATHATA"),
+            other => panic!("{other:?}"),
         }
     }
 

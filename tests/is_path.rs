@@ -628,3 +628,28 @@ fn an_assembly_run_leaves_the_marker_a_dry_run_does_not() {
     assert_eq!(run.code, Some(0), "{}", run.stderr);
     assert!(run.stderr.contains("run/mpath-boot"), "{}", run.stderr);
 }
+
+#[test]
+fn an_ata_disk_is_known_by_udevs_id_serial() {
+    // A libata disk: vendor ATA and page 0x83 with the SAT T10 designator
+    // and an NAA; 0.9.4's WWID (the wwids file entry) is udev's ID_SERIAL.
+    let tree = Tree::new("ata");
+    tree.disk("sda", "0:0:0:0", 0, None);
+    let dev = "sys/block/sda/device";
+    let mut inquiry = std::fs::read(tree.path(&format!("{dev}/inquiry"))).unwrap();
+    inquiry[8..16].copy_from_slice(b"ATA     ");
+    inquiry[16..32].copy_from_slice(b"QEMU HARDDISK   ");
+    tree.write(&format!("{dev}/inquiry"), inquiry);
+    tree.write(&format!("{dev}/vendor"), "ATA     \n");
+    let mut page = vec![0x00, 0x83, 0x00, 0, 0x02, 0x01, 0x00, 68];
+    page.extend_from_slice(format!("ATA     {:<40}{:<20}", "QEMU HARDDISK", "MPATHATA").as_bytes());
+    page.extend_from_slice(&[0x01, 0x03, 0x00, 0x08]);
+    page.extend_from_slice(&NAA_B);
+    page[3] = (page.len() - 4) as u8;
+    tree.write(&format!("{dev}/vpd_pg83"), page);
+    tree.find_multipaths("strict");
+    tree.write("etc/multipath/wwids", format!("/{}/\n", wwid_of(&NAA_B)));
+    assert_eq!(tree.is_path("sda", &[]), NO, "the NAA is not its WWID");
+    tree.write("etc/multipath/wwids", "/QEMU_HARDDISK_MPATHATA/\n");
+    assert_eq!(tree.is_path("sda", &[]), YES);
+}

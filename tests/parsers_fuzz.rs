@@ -385,3 +385,71 @@ fn fixtures_still_give_the_measured_wwids() {
     assert!(rtpg::find_group(RTPG, false, 2).unwrap().is_some());
     assert!(rtpg::find_group(RTPG_EXT, true, 0x100).unwrap().is_some());
 }
+
+/// VPD page 0x89 as libata builds it: IDENTIFY DEVICE at byte 60, with
+/// serial (words 10-19), revision (23-26), model (27-46) as ATA strings
+/// and a WWN in words 108-111.
+fn ata_page89() -> Vec<u8> {
+    let mut page = vec![0u8; 572];
+    page[..4].copy_from_slice(&[0x00, 0x89, 0x02, 0x38]);
+    page[56] = 0xec;
+    let data = &mut page[60..];
+    for (word, len, text) in [
+        (10usize, 20usize, &b"     WD-WCC6Y1234567"[..]),
+        (23, 8, b"01.01A01"),
+        (27, 40, b"WDC WD10EZEX-08WN4A0"),
+    ] {
+        let mut padded = text.to_vec();
+        padded.resize(len, b' ');
+        for (i, pair) in padded.chunks(2).enumerate() {
+            data[(word + i) * 2] = pair[1];
+            data[(word + i) * 2 + 1] = pair[0];
+        }
+    }
+    data[216..224].copy_from_slice(&[0x00, 0x50, 0x14, 0xee, 0x34, 0x12, 0x78, 0x56]);
+    page
+}
+
+#[test]
+fn ata_identify_data_never_panics_and_names_are_map_names() {
+    use identify::ata::{identify_from_vpd89, AtaId};
+    let seed = ata_page89();
+    let id = AtaId::from_vpd89(&seed).expect("seed parses");
+    assert_eq!(id.id_serial(), "WDC_WD10EZEX-08WN4A0_WD-WCC6Y1234567");
+    assert_eq!(id.wwn, Some(0x5000_ee14_1234_5678));
+    let mut rng = Rng(0x000a_7a1d_0089);
+    let (mut named, mut refused) = (0, 0);
+    let length_bytes = [2usize, 3, 60 + 20, 60 + 54, 60 + 93, 60 + 216];
+    for round in 0..20_000 {
+        let page = match round % 4 {
+            0 => rng.bytes(700),
+            1 => {
+                // A page header over random IDENTIFY data of any length.
+                let mut p = vec![0x00, 0x89, 0x02, 0x38];
+                p.extend((0..rng.index(600)).map(|_| rng.byte()));
+                p
+            }
+            _ => mutate(&mut rng, &seed, &length_bytes),
+        };
+        if let Some(data) = identify_from_vpd89(&page) {
+            assert!(data.len() >= 94 && data.len() <= 512, "{} bytes", data.len());
+        }
+        let Some(id) = AtaId::from_vpd89(&page) else {
+            continue;
+        };
+        for text in [&id.model, &id.serial, &id.revision] {
+            assert!(!text.contains(|c: char| c.is_ascii_whitespace()), "{text:?} from {page:02x?}");
+        }
+        // Through the WWID rule, with nothing from page 0x83.
+        let mut props = Vec::new();
+        match identify::ata_wwid("ATA", &mut props, || Some(id.clone())) {
+            Some(Ok(wwid)) => {
+                check_wwid(&wwid, &page);
+                named += 1;
+            }
+            Some(Err(_)) => refused += 1,
+            None => assert!(id.id_serial().is_empty(), "unnamed {id:?}"),
+        }
+    }
+    assert!(named > 5_000, "only {named} pages named a disk ({refused} refused)");
+}

@@ -68,12 +68,19 @@ conf=/etc/multipath/conf.d/nodename.conf
 printf 'defaults {{\n\tpath_grouping_policy group_by_node_name\n}}\n' > $conf
 section {version} {run} version || exit 90
 section {up} {run} up || exit 90
+section udev-serial sh -c 'for d in /sys/block/sd*; do /bin/udevadm info --query=property --name=/dev/${{d##*/}} | grep -E "^(ID_SERIAL|ID_ATA_FEATURE_SET_SMART)="; done'
+section pg89 sh -c 'for d in /sys/block/sd*; do echo "${{d##*/}} $(wc -c < $d/device/vpd_pg89)"; done'
 section {assemble} {run} assemble || exit 90
 section {table} {run} table || exit 90
+section ref-uuid dmsetup info -c --noheadings -o name,uuid
 section ref-names sh -c 'multipath -d -v3 2>&1 | grep tgt_node_name'
 section {down} {run} down || exit 91
 section mpath mpath-boot -v3
 section mine sh -c 'dmsetup table | sort'
+section mine-uuid dmsetup info -c --noheadings -o name,uuid
+dmsetup remove_all
+section ioctl-run mpath-boot --scan ioctl -v3
+section ioctl-uuid dmsetup info -c --noheadings -o name,uuid
 dmsetup remove_all
 printf 'defaults {{\n\tpath_grouping_policy multibus\n}}\n' > $conf
 section multibus-run mpath-boot
@@ -147,9 +154,10 @@ fn ata_ports_group_by_node_name_same_as_multipath_tools() {
     let ours = reference::parse_dmsetup_table(&run.section_ok("mine"));
     assert_eq!(theirs.len(), 1, "multipath-tools made: {theirs:#?}\n{paths}");
     assert_eq!(ours.len(), 1, "mpath-boot made: {ours:#?}\n{}", reference::indent(&mpath));
-    // The tables must be the same. The names are not (yet): 0.9.4 takes an
-    // ATA disk's WWID from udev's ata_id (ID_SERIAL, model_serial), where
-    // mpath-boot reads VPD page 0x83 (the NAA WWN libata reports).
+    // The same map, by the same name: 0.9.4 takes an ATA disk's WWID from
+    // udev's ID_SERIAL (here sg3_utils' SCSI_IDENT_LUN_ATA, model_serial;
+    // ata_id does not run because that rule already set it), and so does
+    // mpath-boot, not the NAA WWN of page 0x83.
     assert_eq!(
         ours[0].1,
         theirs[0].1,
@@ -157,7 +165,32 @@ fn ata_ports_group_by_node_name_same_as_multipath_tools() {
         reference::indent(&mpath)
     );
     assert_eq!(theirs[0].0, "QEMU_HARDDISK_MPATHATA", "multipath-tools' name for the LU");
-    assert_eq!(ours[0].0, format!("3{}", &WWN[2..]), "mpath-boot's name for the LU");
+    assert_eq!(ours[0].0, theirs[0].0, "mpath-boot's name (left), multipath-tools' (right)");
+    // udev's ID_SERIAL (the WWID 0.9.4 used) on both paths, and no ata_id
+    // property: the sg3_utils rule named the disks before ata_id's turn.
+    let serials = run.section_ok("udev-serial");
+    assert_eq!(
+        serials.lines().filter(|l| *l == "ID_SERIAL=QEMU_HARDDISK_MPATHATA").count(),
+        2,
+        "udev's ID_SERIAL of the two paths:\n{serials}"
+    );
+    assert!(!serials.contains("ID_ATA_FEATURE_SET"), "ata_id ran:\n{serials}");
+    // The kernel caches libata's page 0x89 (IDENTIFY DEVICE at byte 60).
+    let pg89 = run.section_ok("pg89");
+    assert_eq!(pg89.lines().filter(|l| l.ends_with(" 572")).count(), 2, "vpd_pg89:\n{pg89}");
+    // The same DM UUID as 0.9.4 gives it: mpath-<wwid>.
+    let uuids = run.section_ok("mine-uuid");
+    assert_eq!(
+        uuids.trim(),
+        "QEMU_HARDDISK_MPATHATA:mpath-QEMU_HARDDISK_MPATHATA",
+        "mpath-boot's map name and DM UUID"
+    );
+    assert_eq!(uuids.trim(), run.section_ok("ref-uuid").trim(), "DM name:UUID, mpath-boot (left), 0.9.4 (right)");
+    assert!(mpath.contains("QEMU_HARDDISK_MPATHATA"), "{}", reference::indent(&mpath));
+    // The ioctl scan (no sysfs attributes: every page by INQUIRY) names
+    // the disk the same way.
+    let ioctl = run.section_ok("ioctl-run");
+    assert_eq!(run.section_ok("ioctl-uuid").trim(), uuids.trim(), "ioctl scan:\n{}", reference::indent(&ioctl));
     let g = groups(&ours[0].1);
     assert_eq!(g.len(), 2, "want one group per ATA link: {ours:?}");
     assert!(g.iter().all(|devs| devs.len() == 1), "{g:?}");

@@ -399,6 +399,7 @@ impl SysfsAttributes {
             Attr::AccessState => c"access_state",
             Attr::PreferredPath => c"preferred_path",
             Attr::Vpd0 => c"vpd_pg0",
+            Attr::Vpd89 => c"vpd_pg89",
         };
         open_raw(std::os::fd::AsRawFd::as_raw_fd(dir), name, libc::O_RDONLY).map(fs::File::from)
     }

@@ -10,6 +10,7 @@ use core::fmt;
 use crate::scsi::vpd::{self, kind, Designator};
 use crate::scsi::ScsiDataError;
 
+pub mod ata;
 pub mod properties;
 pub mod vendor;
 
@@ -35,6 +36,8 @@ pub enum TextSource {
     Product,
     /// The serial number of page 0x80.
     Serial,
+    /// udev's `ID_SERIAL` of an ATA disk (sg3_utils' or `ata_id`'s).
+    UdevSerial,
 }
 
 /// Why one source of identification gave no WWID.
@@ -73,6 +76,8 @@ pub enum IdentifyError {
     StorageWorks(Cause),
     /// [`wwid_for`] tried page 0x83, then page 0x80, and both failed.
     NoWwid { page83: Cause, page80: Cause },
+    /// [`ata_wwid`]: the ATA disk's udev `ID_SERIAL` cannot be a map name.
+    Ata(Cause),
 }
 
 impl fmt::Display for TextSource {
@@ -83,6 +88,7 @@ impl fmt::Display for TextSource {
             TextSource::Vendor => "INQUIRY vendor field, at index",
             TextSource::Product => "INQUIRY product field, at index",
             TextSource::Serial => "unit serial number, at page offset",
+            TextSource::UdevSerial => "udev ID_SERIAL of the ATA disk, at index",
         })
     }
 }
@@ -123,6 +129,7 @@ impl fmt::Display for IdentifyError {
                     "StorageWorks WWID (bytes 8-23 of VPD page 0x83): {cause}"
                 )
             }
+            IdentifyError::Ata(cause) => write!(f, "ATA disk: {cause}"),
             IdentifyError::NoWwid { page83, page80 } => write!(
                 f,
                 "no WWID: tried VPD page 0x83: {page83}; then VPD page 0x80: {page80}"
@@ -414,6 +421,51 @@ pub fn wwid_for(
         None => Cause::NotSupplied,
     };
     Err(IdentifyError::NoWwid { page83, page80 })
+}
+
+/// The WWID multipath-tools 0.9.4 takes for an ATA disk (INQUIRY vendor
+/// `ATA`): udev's `ID_SERIAL`, which is sg3_utils' when
+/// `55-scsi-sg3_id.rules` set one from page 0x83 (`props`, as
+/// [`properties::scsi_properties`] gives them), else `ata_id`'s from the
+/// IDENTIFY DEVICE data (`identify`, asked for only then; see [`ata`]).
+/// `ata_id`'s properties are added to `props` as udev imports them.
+///
+/// `None` when the disk is not ATA or neither source names it: then udev
+/// runs `scsi_id`, whose choice [`wwid_for`] makes. A name that cannot be a
+/// map name is an error, as for page 0x83 text.
+pub fn ata_wwid(
+    vendor: &str,
+    props: &mut Vec<(String, String)>,
+    identify: impl FnOnce() -> Option<ata::AtaId>,
+) -> Option<Result<Wwid, IdentifyError>> {
+    if !ata::is_ata_vendor(vendor) {
+        return None;
+    }
+    if properties::id_serial(props).is_none() {
+        let id = identify()?;
+        properties::import(props, id.properties());
+    }
+    properties::id_serial(props).map(wwid_from_udev_serial)
+}
+
+/// A udev property value as multipath-tools copies it into a WWID
+/// (truncated to [`WWID_MAX`]); it must be printable ASCII without '/'.
+fn wwid_from_udev_serial(text: &str) -> Result<Wwid, IdentifyError> {
+    let mut w = WwidWriter::empty();
+    for (offset, byte) in text.bytes().enumerate() {
+        if w.is_full() {
+            break;
+        }
+        if !is_name_byte(byte) {
+            return Err(IdentifyError::Ata(Cause::BadText {
+                source: TextSource::UdevSerial,
+                offset,
+                byte,
+            }));
+        }
+        w.push(char::from(byte));
+    }
+    Ok(w.finish())
 }
 
 #[cfg(test)]
@@ -857,5 +909,34 @@ mod tests {
         assert_eq!(w.as_str(), "4c696e7578202020736373695f646562");
         let err = wwid_for("DEC", "HSG80", None, Some(&SCSI_DEBUG_80)).unwrap_err();
         assert_eq!(err, IdentifyError::StorageWorks(Cause::NotSupplied));
+    }
+
+    #[test]
+    fn ata_wwid_follows_udevs_rule_order() {
+        let id = || ata::AtaId::from_vpd89(&ata::fixtures::qemu_page89());
+        // Not ATA: no opinion, and the IDENTIFY data is never asked for.
+        let mut props = Vec::new();
+        assert!(ata_wwid("Linux", &mut props, || panic!("asked")).is_none());
+        // sg3_utils' ID_SERIAL first: ata_id does not run.
+        let mut props = vec![("ID_SERIAL".to_string(), "SG3_NAME".to_string())];
+        let wwid = ata_wwid("ATA     ", &mut props, || panic!("asked")).unwrap().unwrap();
+        assert_eq!(wwid.as_str(), "SG3_NAME");
+        assert_eq!(props.len(), 1);
+        // Else ata_id's, and its properties join the list.
+        let mut props = vec![("ID_SERIAL".to_string(), String::new())];
+        let wwid = ata_wwid("ATA", &mut props, id).unwrap().unwrap();
+        assert_eq!(wwid.as_str(), "QEMU_HARDDISK_MPATHATA");
+        assert!(props.contains(&("ID_ATA".to_string(), "1".to_string())));
+        assert!(props.windows(2).all(|w| w[0].0 <= w[1].0), "sorted: {props:?}");
+        // Neither: no opinion (scsi_id's turn).
+        assert!(ata_wwid("ATA", &mut Vec::new(), || None).is_none());
+        // A name no map can have: an error, not a different WWID.
+        let mut props = vec![("ID_SERIAL".to_string(), "MODEL_\u{e9}".to_string())];
+        let err = ata_wwid("ATA", &mut props, || None).unwrap().unwrap_err();
+        assert!(matches!(err, IdentifyError::Ata(Cause::BadText { offset: 6, .. })), "{err}");
+        // Over-long: truncated as multipath-tools' WWID_SIZE does.
+        let mut props = vec![("ID_SERIAL".to_string(), "A".repeat(200))];
+        let wwid = ata_wwid("ATA", &mut props, || None).unwrap().unwrap();
+        assert_eq!(wwid.len(), WWID_MAX);
     }
 }

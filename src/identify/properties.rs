@@ -313,6 +313,20 @@ fn set_if_unset(props: &mut Vec<(String, String)>, name: &str, value: String) {
     }
 }
 
+/// udev's `ID_SERIAL` when set and not empty (`ENV{ID_SERIAL}=="?*"`).
+pub fn id_serial(props: &[(String, String)]) -> Option<&str> {
+    get(props, "ID_SERIAL").filter(|v| !v.is_empty())
+}
+
+/// udev's `IMPORT{program}`: each property set, replacing an earlier
+/// value; the list stays sorted by name.
+pub fn import(props: &mut Vec<(String, String)>, imported: Vec<(String, String)>) {
+    for (name, value) in imported {
+        set(props, &name, value);
+    }
+    props.sort_by(|a, b| a.0.cmp(&b.0));
+}
+
 fn set(props: &mut Vec<(String, String)>, name: &str, value: String) {
     props.retain(|(n, _)| n != name);
     props.push((name.to_owned(), value));
@@ -345,6 +359,18 @@ fn sg3_serial(props: &mut Vec<(String, String)>) {
         set(props, "ID_BUS", "ata".into());
         set(props, "ID_ATA", "1".into());
         set(props, "ID_SERIAL", ata);
+    }
+    // An ATA disk's short serial: the vendor specific designator (libata
+    // puts the ATA serial number there).
+    if get(props, "SCSI_VENDOR") == Some("ATA") {
+        if let Some(serial) = get(props, "SCSI_IDENT_LUN_VENDOR")
+            .filter(|v| !v.is_empty())
+            .map(str::to_owned)
+        {
+            set_if_unset(props, "ID_SERIAL_SHORT", serial);
+        }
+    }
+    if id_serial(props).is_some() {
         return;
     }
     let sources = [
@@ -681,6 +707,28 @@ mod tests {
         let props = scsi_properties("ATA", "X", Some(&page));
         assert!(value(&props, "SCSI_IDENT_LUN_ATA").is_none());
         assert_eq!(value(&props, "ID_BUS"), Some("scsi"));
+    }
+
+    #[test]
+    fn ata_disk_short_serial_is_the_vendor_designator() {
+        // libata's page 0x83 (as read in tests/vm_nodename.rs's guest,
+        // where udev gave ID_SERIAL_SHORT=MPATHATA): vendor specific
+        // serial, SAT T10 id, NAA.
+        let mut page = vec![0x00, 0x83, 0x00, 0, 0x02, 0x00, 0x00, 20];
+        page.extend_from_slice(b"MPATHATA            ");
+        page.extend_from_slice(&[0x02, 0x01, 0x00, 68]);
+        page.extend_from_slice(format!("ATA     {:<40}{:<20}", "QEMU HARDDISK", "MPATHATA").as_bytes());
+        page.extend_from_slice(&[0x01, 0x03, 0x00, 8, 0x50, 0x00, 0xc5, 0x00, 0x15, 0xea, 0x71, 0xad]);
+        page[3] = (page.len() - 4) as u8;
+        let props = scsi_properties("ATA", "QEMU HARDDISK", Some(&page));
+        assert_eq!(value(&props, "ID_SERIAL"), Some("QEMU_HARDDISK_MPATHATA"));
+        assert_eq!(value(&props, "ID_SERIAL_SHORT"), Some("MPATHATA"));
+        assert_eq!(value(&props, "ID_WWN"), Some("0x5000c50015ea71ad"));
+        assert_eq!(value(&props, "ID_ATA"), Some("1"));
+        // Not for another vendor: the ATA id names it, with no short serial.
+        let props = scsi_properties("SEAGATE", "X", Some(&page));
+        assert_eq!(value(&props, "ID_SERIAL"), Some("QEMU_HARDDISK_MPATHATA"));
+        assert_eq!(value(&props, "ID_SERIAL_SHORT"), None);
     }
 
     #[test]
