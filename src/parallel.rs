@@ -10,6 +10,7 @@
 //! later `--wait` round does not send a second thread (and fd) after a
 //! device that never answered the first.
 
+use std::any::Any;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::sync::{Arc, Mutex};
@@ -75,9 +76,15 @@ where
     }
 }
 
-enum Message<R> {
+/// A job's result, type-erased: the pool below is compiled once for every
+/// result type (its channel and bookkeeping were a copy per type, about
+/// 10 KiB of the small binary each).
+type AnyResult = Box<dyn Any + Send>;
+type AnyJob = dyn Fn(usize) -> AnyResult + Send + Sync;
+
+enum Message {
     Started(usize),
-    Finished(usize, R),
+    Finished(usize, AnyResult),
     /// The feed is closed and empty: no job starts after this.
     FeedClosed,
 }
@@ -109,16 +116,28 @@ where
     R: Send + 'static,
     F: Fn(usize) -> R + Send + Sync + 'static,
 {
-    let mut results: Vec<Option<JobResult<R>>> = (0..count).map(|_| None).collect();
+    let job: Arc<AnyJob> = Arc::new(move |index| Box::new(job(index)) as AnyResult);
+    run_erased(count, workers, budget, feed, job)
+        .into_iter()
+        .map(|result| match result {
+            // Every result of this pool was made by `job` above, as an R.
+            JobResult::Done(any) => any.downcast::<R>().map_or(JobResult::NotRun, |r| JobResult::Done(*r)),
+            JobResult::TimedOut => JobResult::TimedOut,
+            JobResult::NotRun => JobResult::NotRun,
+        })
+        .collect()
+}
+
+fn run_erased(count: usize, workers: usize, budget: Duration, feed: Receiver<usize>, job: Arc<AnyJob>) -> Vec<JobResult<AnyResult>> {
+    let mut results: Vec<Option<JobResult<AnyResult>>> = (0..count).map(|_| None).collect();
     if count == 0 {
         return Vec::new();
     }
-    let job = Arc::new(job);
     let feed = Arc::new(Mutex::new(feed));
     // Set when the pool gives up: workers then take no further job.
     let stop = Arc::new(AtomicBool::new(false));
-    let (sender, receiver) = mpsc::channel::<Message<R>>();
-    let spawn = |job: &Arc<F>| {
+    let (sender, receiver) = mpsc::channel::<Message>();
+    let spawn = |job: &Arc<AnyJob>| {
         let (job, feed, stop, sender) = (Arc::clone(job), Arc::clone(&feed), Arc::clone(&stop), sender.clone());
         let spawned = thread::Builder::new().stack_size(WORKER_STACK).spawn(move || loop {
             let index = {
