@@ -5,7 +5,9 @@
 #
 #   tests/vm/small-build.sh           build target/small/mpath-boot
 #   tests/vm/small-build.sh --test    also run the CLI-level tests (tests/cli.rs,
-#                                     tests/is_path.rs, tests/manpage.rs) against it
+#                                     tests/is_path.rs, tests/manpage.rs) and two VM
+#                                     tests (tests/vm_smoke.rs, tests/vm_assemble.rs:
+#                                     a real kernel, $MPATH_VM_KIT) against it
 #
 # How (stable toolchain, unstable flags through RUSTC_BOOTSTRAP=1; needs the
 # rust-src component, added here when missing):
@@ -51,9 +53,10 @@ if [ "${1:-}" = --test ]; then
     # relink the normal binary first).
     tests="$dir/tests"
     mapfile -t exes < <(cargo test --release --target "$triple" --target-dir "$tests" --no-run \
-        --test cli --test is_path --test manpage --message-format=json 2>/dev/null |
+        --test cli --test is_path --test manpage --test vm_smoke --test vm_assemble \
+        --message-format=json 2>/dev/null |
         grep -o '"executable":"[^"]*"' | sed 's/^"executable":"//; s/"$//' | grep '/deps/')
-    [ "${#exes[@]}" -eq 3 ] || { echo "expected 3 test executables, got ${#exes[@]}" >&2; exit 1; }
+    [ "${#exes[@]}" -eq 5 ] || { echo "expected 5 test executables, got ${#exes[@]}" >&2; exit 1; }
     cp "$dir/mpath-boot" "$tests/$triple/release/mpath-boot"
     failed=0
     for exe in "${exes[@]}"; do
