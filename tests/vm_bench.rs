@@ -55,6 +55,23 @@ const TARGET_RERUN_S: f64 = 1.0;
 const TARGET_RSS_KIB: u64 = 2048;
 const TARGET_BINARY_BYTES: u64 = 500 * 1024;
 
+/// Moves target 0's 64 LUs of the last scsi_debug host onto a new, fifth
+/// host (num_tgts=1: target 0, LUNs 0-63, the same WWIDs), so every LU keeps
+/// its 4 paths and 64 of the 1024 are on one host, named in `$hung` (to be
+/// held in error recovery next). Shared by the benchmark and the profile.
+const MOVE_LUS_TO_A_NEW_HOST: &str = r#"last=$(ls /sys/class/scsi_host | sort -V | tail -n 1)
+before=" $(ls /sys/class/scsi_host | tr '\n' ' ') "
+for d in /sys/class/scsi_device/${last#host}:0:0:*; do echo 1 > $d/device/delete; done
+wait_until 300 sh -c '[ $(ls -d /sys/block/sd* 2>/dev/null | wc -l) -eq 960 ]' || exit 31
+echo 1 > $sdbg/num_tgts && echo 1 > $sdbg/add_host || exit 32
+wait_until 600 sh -c '[ $(ls -d /sys/block/sd* 2>/dev/null | wc -l) -eq 1024 ]' || exit 33
+for d in /sys/block/sd*; do wait_until 60 test -s $d/device/wwid || exit 34; done
+hung=""
+for h in $(ls /sys/class/scsi_host); do case "$before" in *" $h "*) ;; *) hung=$h ;; esac; done
+[ -n "$hung" ] || exit 35
+echo "HUNG_HOST ${hung#host}"
+"#;
+
 /// Guest shell helpers (busybox sh).
 const HELPERS: &str = r#"
 sdbg=/sys/bus/pseudo/drivers/scsi_debug
@@ -230,21 +247,8 @@ wait_until 240 rmmod scsi_debug || exit 23
     s += &compare_script("p1024", true);
     s += &format!(
         r#"
-# Move target 0's 64 LUs of the last host onto a new, fifth host (num_tgts=1:
-# target 0, LUNs 0-63, the same WWIDs), so every LU keeps its 4 paths and 64
-# of the 1024 are on one host; then hold that host in error recovery.
-last=$(ls /sys/class/scsi_host | sort -V | tail -n 1)
-before=" $(ls /sys/class/scsi_host | tr '\n' ' ') "
-for d in /sys/class/scsi_device/${{last#host}}:0:0:*; do echo 1 > $d/device/delete; done
-wait_until 300 sh -c '[ $(ls -d /sys/block/sd* 2>/dev/null | wc -l) -eq 960 ]' || exit 31
-echo 1 > $sdbg/num_tgts && echo 1 > $sdbg/add_host || exit 32
-wait_until 600 sh -c '[ $(ls -d /sys/block/sd* 2>/dev/null | wc -l) -eq 1024 ]' || exit 33
-for d in /sys/block/sd*; do wait_until 60 test -s $d/device/wwid || exit 34; done
-hung=""
-for h in $(ls /sys/class/scsi_host); do case "$before" in *" $h "*) ;; *) hung=$h ;; esac; done
-[ -n "$hung" ] || exit 35
-echo "HUNG_HOST ${{hung#host}}"
-section hung_inventory inventory
+# 64 of the 1024 paths on a fifth host, then held in error recovery.
+{MOVE_LUS_TO_A_NEW_HOST}section hung_inventory inventory
 quiet 60
 section hung_state sh -c "echo recovery > /sys/class/scsi_host/$hung/state && cat /sys/class/scsi_host/$hung/state"
 section hung_run watch_run hung {HUNG_CAP_S} mpath-boot --timeout {HUNG_TIMEOUT_S}
@@ -926,18 +930,7 @@ fi
     if !skip_hung {
         s += &format!(
             r#"
-last=$(ls /sys/class/scsi_host | sort -V | tail -n 1)
-before=" $(ls /sys/class/scsi_host | tr '\n' ' ') "
-for d in /sys/class/scsi_device/${{last#host}}:0:0:*; do echo 1 > $d/device/delete; done
-wait_until 300 sh -c '[ $(ls -d /sys/block/sd* 2>/dev/null | wc -l) -eq 960 ]' || exit 31
-echo 1 > $sdbg/num_tgts && echo 1 > $sdbg/add_host || exit 32
-wait_until 600 sh -c '[ $(ls -d /sys/block/sd* 2>/dev/null | wc -l) -eq 1024 ]' || exit 33
-for d in /sys/block/sd*; do wait_until 60 test -s $d/device/wwid || exit 34; done
-hung=""
-for h in $(ls /sys/class/scsi_host); do case "$before" in *" $h "*) ;; *) hung=$h ;; esac; done
-[ -n "$hung" ] || exit 35
-echo "HUNG_HOST ${{hung#host}}"
-quiet 60
+{MOVE_LUS_TO_A_NEW_HOST}quiet 60
 section hung_state sh -c "echo recovery > /sys/class/scsi_host/$hung/state && cat /sys/class/scsi_host/$hung/state"
 section hung_run watch_run hung {HUNG_CAP_S} /usr/sbin/mpath-boot --timeout {HUNG_TIMEOUT_S}
 section hung_tables sh -c 'dmsetup table | wc -l; dmsetup table | grep -c multipath'
