@@ -1,7 +1,8 @@
 //! Thread names without the C library's printf.
 //!
-//! std names every thread it starts (`parallel` names its workers) through
-//! `pthread_setname_np(pthread_self(), name)`. musl's version formats
+//! std links `pthread_setname_np(pthread_self(), name)` for the threads
+//! it starts, even with no `Builder::name` in this program (measured:
+//! without this definition the small build is 10 KiB larger). musl's version formats
 //! `/proc/self/task/%d/comm` with `snprintf` for the case of naming another
 //! thread, and that one call links musl's whole printf (`vfprintf` with its
 //! floating-point formatting, about 9 KiB of the static binary) that nothing
