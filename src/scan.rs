@@ -221,7 +221,7 @@ fn probe_all(
     let candidates = Arc::clone(&job_candidates);
     let busy = nodes.iter().filter(|n| n.is_some()).count();
     let prepared: Arc<Vec<Mutex<Option<Prepared>>>> = Arc::new(prepared.into_iter().map(Mutex::new).collect());
-    let (feed, jobs) = std::sync::mpsc::channel::<usize>();
+    let (feed, jobs) = parallel::feed();
     // Not all at once: a target (or scsi_debug, 192 commands) answers a
     // flood with TASK SET FULL. Paths that never answer hold their slot
     // one timeout, the others keep flowing through the rest.
