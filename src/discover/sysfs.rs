@@ -49,7 +49,14 @@ pub fn scan(root: &Path) -> Result<Discovery, SysfsError> {
     let sys = fs::canonicalize(root.join("sys")).ok();
     let mut found: Vec<(PathBuf, Candidate)> = Vec::new();
     let mut discovery = Discovery::default();
-    let mut holders = Holders::default();
+    let whole_batches = on_sysfs(&block);
+    let mut context = Context {
+        mounts: &mounts,
+        listed: listed.as_ref(),
+        holders: Holders::default(),
+        sg_table: SgTable::read(root, whole_batches),
+        whole_batches,
+    };
     for entry in entries.flatten() {
         let file_name = entry.file_name();
         let Some(name) = file_name.to_str() else { continue };
@@ -57,12 +64,11 @@ pub fn scan(root: &Path) -> Result<Discovery, SysfsError> {
             continue;
         }
         let Some(dev) = dev_name(name) else { continue };
-        match candidate_with(root, name, &mounts, listed.as_ref(), &mut holders) {
-            Ok(c) => {
-                // multipath-tools walks paths in udev order: by sysfs device path.
-                let syspath = device_path(&block, name, sys.as_deref()).unwrap_or_default();
-                found.push((syspath, c));
-            }
+        // multipath-tools walks paths in udev order: by sysfs device path.
+        // The same link names the SCSI device (`.../H:C:T:L/block/sdX`).
+        let syspath = device_path(&block, name, sys.as_deref());
+        match candidate_with(root, name, syspath.as_deref(), &mut context) {
+            Ok(c) => found.push((syspath.unwrap_or_default(), c)),
             Err(why) => discovery.passed_over.push((dev, why)),
         }
     }
@@ -128,7 +134,154 @@ fn candidate(
     mounts: &[DevNum],
     listed: Option<&crate::sys::blockdev::Listed>,
 ) -> Result<Candidate, std::string::String> {
-    candidate_with(root, name, mounts, listed, &mut Holders::default())
+    let mut context = Context {
+        mounts,
+        listed,
+        holders: Holders::default(),
+        sg_table: SgTable::default(),
+        whole_batches: false,
+    };
+    candidate_with(root, name, None, &mut context)
+}
+
+/// What the judging of each disk shares within one scan.
+struct Context<'a> {
+    mounts: &'a [DevNum],
+    listed: Option<&'a crate::sys::blockdev::Listed>,
+    holders: Holders,
+    /// Every SCSI device's sg node (and, from /proc, its type), found once.
+    sg_table: SgTable,
+    /// The directories listed are on sysfs, whose getdents64 fills the
+    /// buffer until the next entry does not fit or the directory ends
+    /// (kernfs_fop_readdir): a batch with room left for the largest entry
+    /// is the last one, and the call that would return 0 is spared. Off
+    /// elsewhere (test trees), where nothing promises that.
+    whole_batches: bool,
+}
+
+/// Every SCSI device's sg node, found once for all disks instead of a
+/// listing of `device/scsi_generic` per disk, from one of:
+/// - `/proc/scsi/sg/devices`: line N describes sgN's SCSI device (`host
+///   chan id lun type opens qdepth busy online`; all `-1` when that index
+///   is free or going away). Its `type` column prints the field the sysfs
+///   `type` attribute prints (`scsi_device.type`), so that read is spared
+///   too. Not there without CONFIG_SCSI_PROC_FS (Debian's kernels).
+/// - `/sys/class/scsi_generic`: one listing, and per node one readlink
+///   (`.../H:C:T:L/scsi_generic/sgN`): one call per disk instead of three.
+///
+/// The sg class device named under a SCSI device's `scsi_generic` is
+/// `sg<index>`, the node 21:index. A device not found here (none there,
+/// the sg module not loaded, a test tree; a line that does not read as
+/// sg prints it makes the whole file unused) is looked up in its own
+/// directory, as is one named twice.
+#[derive(Default)]
+struct SgTable(std::collections::HashMap<Hctl, Option<(u32, Option<i32>)>>);
+
+impl SgTable {
+    fn read(root: &Path, whole_batches: bool) -> SgTable {
+        match read_proc(&root.join("proc/scsi/sg/devices")) {
+            Some(text) => SgTable::parse(&text).unwrap_or_default(),
+            None => SgTable::from_class(&Dir::open(root.join("sys/class")), whole_batches),
+        }
+    }
+
+    fn add(&mut self, hctl: Hctl, index: u32, kind: Option<i32>) {
+        // One sg node per SCSI device; two would be a puzzle: ask sysfs.
+        self.0.entry(hctl).and_modify(|known| *known = None).or_insert(Some((index, kind)));
+    }
+
+    /// `None` when a line is not what sg prints.
+    fn parse(text: &[u8]) -> Option<SgTable> {
+        let text = core::str::from_utf8(text).ok()?;
+        let mut table = SgTable::default();
+        for (index, line) in text.lines().enumerate() {
+            let fields: Vec<&str> = line.split('\t').collect();
+            if fields.len() != 9 {
+                return None;
+            }
+            if fields.iter().all(|f| *f == "-1") {
+                continue;
+            }
+            let hctl = Hctl {
+                host: fields[0].parse().ok()?,
+                channel: fields[1].parse().ok()?,
+                target: fields[2].parse().ok()?,
+                lun: fields[3].parse().ok()?,
+            };
+            let kind: i32 = fields[4].parse().ok()?;
+            let index = u32::try_from(index).ok().filter(|&i| i < (1 << 20))?;
+            table.add(hctl, index, Some(kind));
+        }
+        Some(table)
+    }
+
+    /// From the links in `<class>/scsi_generic`; entries whose link does
+    /// not end in `H:C:T:L/scsi_generic/sgN` are left out.
+    fn from_class(class: &Dir, whole_batches: bool) -> SgTable {
+        let mut table = SgTable::default();
+        let Some(nodes) = class.open_dir(c"scsi_generic") else { return table };
+        let mut buf = vec![0u8; 32 * 1024];
+        for name in list_fd(&nodes, &mut buf, whole_batches) {
+            let Some(DevNum { minor: index, .. }) = sg_devnum(&name) else { continue };
+            let Ok(c_name) = std::ffi::CString::new(name.as_str()) else { continue };
+            let Some(target) = read_link_at(&nodes, &c_name) else { continue };
+            let mut parts = target.rsplit(|&b| b == b'/');
+            if parts.next() != Some(name.as_bytes()) || parts.next() != Some(&b"scsi_generic"[..]) {
+                continue;
+            }
+            if let Some(hctl) = parts.next().and_then(|p| core::str::from_utf8(p).ok()).and_then(Hctl::parse) {
+                table.add(hctl, index, None);
+            }
+        }
+        table
+    }
+
+    /// The sg index of the device at `hctl`, and its SCSI type when known.
+    fn get(&self, hctl: Option<Hctl>) -> Option<(u32, Option<i32>)> {
+        self.0.get(&hctl?).copied().flatten()
+    }
+}
+
+/// A whole proc file (a seq_file fills each read as far as asked: about
+/// 20 bytes a SCSI device, so two reads for a thousand); `None` when it
+/// cannot be read or passes 16 MiB.
+fn read_proc(path: &Path) -> Option<Vec<u8>> {
+    use std::os::unix::ffi::OsStrExt;
+    let path = std::ffi::CString::new(path.as_os_str().as_bytes()).ok()?;
+    let mut file = fs::File::from(open_raw(libc::AT_FDCWD, &path, libc::O_RDONLY)?);
+    let mut text = vec![0u8; 64 * 1024];
+    let mut total = 0;
+    loop {
+        if total == text.len() {
+            if text.len() >= 16 << 20 {
+                return None;
+            }
+            text.resize(text.len() * 2, 0);
+        }
+        match file.read(&mut text[total..]) {
+            Ok(0) => break,
+            Ok(n) => total += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(_) => return None,
+        }
+    }
+    text.truncate(total);
+    Some(text)
+}
+
+/// readlinkat(2) of `name` in directory `dir`.
+fn read_link_at(dir: &std::os::fd::OwnedFd, name: &std::ffi::CStr) -> Option<Vec<u8>> {
+    let mut buf = [0u8; 512];
+    // SAFETY: the kernel writes at most buf.len() bytes into buf.
+    let n = unsafe { libc::readlinkat(std::os::fd::AsRawFd::as_raw_fd(dir), name.as_ptr(), buf.as_mut_ptr().cast(), buf.len()) };
+    let n = usize::try_from(n).ok().filter(|&n| n < buf.len())?;
+    buf.get(..n).map(<[u8]>::to_vec)
+}
+
+/// True when `dir` is on sysfs (one statfs per scan).
+fn on_sysfs(dir: &Path) -> bool {
+    const SYSFS_MAGIC: u64 = 0x6265_6572;
+    rustix::fs::statfs(dir).is_ok_and(|s| u64::try_from(s.f_type).is_ok_and(|t| t == SYSFS_MAGIC))
 }
 
 /// Device-mapper holders already judged in this scan, by name: whether
@@ -165,18 +318,6 @@ impl Dir {
         Dir { path, fd }
     }
 
-    fn sub(&self, name: &std::ffi::CStr) -> Dir {
-        let fd = self
-            .fd
-            .as_ref()
-            .and_then(|fd| open_raw(std::os::fd::AsRawFd::as_raw_fd(fd), name, libc::O_PATH | libc::O_DIRECTORY));
-        let path = self.path.join(name.to_str().unwrap_or_default());
-        match fd {
-            Some(fd) => Dir { path, fd: Some(fd) },
-            None => Dir::open(path),
-        }
-    }
-
     fn read_text(&self, name: &std::ffi::CStr) -> Option<std::string::String> {
         let Some(fd) = &self.fd else {
             return read_text(&self.path.join(name.to_str().ok()?));
@@ -186,14 +327,76 @@ impl Dir {
         let n = read_all(file, &mut buf)?;
         core::str::from_utf8(&buf[..n]).ok().map(str::to_owned)
     }
+
+    /// The names in subdirectory `rel` (not `.` and `..`); none when it
+    /// cannot be listed. Opened relative to this directory and read with
+    /// getdents64 itself (std's listing costs the C library's fcntl per
+    /// open); `whole_batches`: see [`Context::whole_batches`].
+    fn list(&self, rel: &std::ffi::CStr, whole_batches: bool) -> Vec<std::string::String> {
+        if self.fd.is_none() {
+            return list_dir(&self.path.join(rel.to_str().unwrap_or_default()));
+        }
+        match self.open_dir(rel) {
+            Some(dir) => list_fd(&dir, &mut [0u8; 2048], whole_batches),
+            None => Vec::new(),
+        }
+    }
+
+    /// Subdirectory `rel` opened for listing.
+    fn open_dir(&self, rel: &std::ffi::CStr) -> Option<std::os::fd::OwnedFd> {
+        let fd = self.fd.as_ref()?;
+        open_raw(std::os::fd::AsRawFd::as_raw_fd(fd), rel, libc::O_RDONLY | libc::O_DIRECTORY)
+    }
 }
 
+/// The names in directory `dir` (not `.` and `..`), read with getdents64
+/// into `buf`; `whole_batches`: see [`Context::whole_batches`].
+fn list_fd(dir: &std::os::fd::OwnedFd, buf: &mut [u8], whole_batches: bool) -> Vec<std::string::String> {
+    let mut names = Vec::new();
+    loop {
+        // SAFETY: the kernel writes at most buf.len() bytes into buf.
+        let n = unsafe { libc::syscall(libc::SYS_getdents64, std::os::fd::AsRawFd::as_raw_fd(dir), buf.as_mut_ptr(), buf.len()) };
+        let Some(batch) = usize::try_from(n).ok().filter(|&n| n > 0).and_then(|n| buf.get(..n)) else {
+            break;
+        };
+        names.extend(dirent_names(batch));
+        if whole_batches && batch.len() + DIRENT_MAX <= buf.len() {
+            break;
+        }
+    }
+    names
+}
+
+/// The largest `linux_dirent64`: 19 bytes of header, a 255-byte name and
+/// its NUL, rounded up to 8.
+const DIRENT_MAX: usize = 280;
+
+/// The names in a getdents64 batch, without `.` and `..`; a record that
+/// does not fit ends the batch.
+fn dirent_names(batch: &[u8]) -> Vec<std::string::String> {
+    let mut names = Vec::new();
+    let mut at = 0;
+    while let Some(record) = batch.get(at..) {
+        let Some(&[lo, hi]) = record.get(16..18) else { break };
+        let len = usize::from(u16::from_ne_bytes([lo, hi]));
+        let Some(name) = record.get(19..len.min(record.len())).filter(|_| len > 19) else { break };
+        let name = name.split(|&b| b == 0).next().unwrap_or_default();
+        if name != b"." && name != b".." && !name.is_empty() {
+            names.push(std::string::String::from_utf8_lossy(name).into_owned());
+        }
+        at += len;
+    }
+    names
+}
+
+/// The verdict on disk `name`; `syspath` is its device path when known
+/// (`.../H:C:T:L/block/<name>` names its SCSI device without reading the
+/// `device` link).
 fn candidate_with(
     root: &Path,
     name: &str,
-    mounts: &[DevNum],
-    listed: Option<&crate::sys::blockdev::Listed>,
-    holders: &mut Holders,
+    syspath: Option<&Path>,
+    context: &mut Context<'_>,
 ) -> Result<Candidate, std::string::String> {
     let disk = Dir::open(root.join("sys/block").join(name));
     let devnum = disk
@@ -204,30 +407,44 @@ fn candidate_with(
         .read_text(c"size")
         .and_then(|t| t.trim().parse().ok())
         .ok_or("no readable size attribute")?;
-    let device = disk.sub(c"device");
-    let kind = device.read_text(c"type").ok_or("no SCSI device type attribute")?;
+    let named = syspath.and_then(|p| hctl_of_block_path(p, name));
+    let listed_sg = context.sg_table.get(named);
+    let kind = match listed_sg {
+        Some((_, Some(kind))) => kind.to_string(),
+        _ => disk.read_text(c"device/type").ok_or("no SCSI device type attribute")?,
+    };
     if kind.trim() != "0" {
         return Err(format!("not a disk (SCSI device type {})", kind.trim()));
     }
-    let hctl = fs::read_link(&device.path)
-        .ok()
-        .and_then(|link| link.file_name().and_then(|n| n.to_str()).and_then(Hctl::parse))
+    let hctl = named
+        .or_else(|| {
+            fs::read_link(disk.path.join("device"))
+                .ok()
+                .and_then(|link| link.file_name().and_then(|n| n.to_str()).and_then(Hctl::parse))
+        })
         .ok_or("device link does not name a SCSI address H:C:T:L")?;
     if sectors == 0 {
         return Err("size is 0 (no medium?)".into());
     }
-    if let Some(why) = in_use(root, name, devnum, mounts, listed, holders) {
+    if let Some(why) = in_use(root, &disk, name, devnum, context) {
         return Err(why);
     }
-    let sg = first_entry(&device.path.join("scsi_generic")).and_then(|n| {
-        // sg numbers its nodes 21:N for sgN; the dev file only when the
-        // name says nothing.
-        let devnum = sg_devnum(&n)
-            .or_else(|| read_text(&device.path.join("scsi_generic").join(&n).join("dev")).and_then(|t| DevNum::parse(&t)))?;
-        Some(SgNode { name: dev_name(&n)?, devnum })
-    });
-    let handler = device
-        .read_text(c"dh_state")
+    let sg = match listed_sg {
+        Some((index, _)) => dev_name(&format!("sg{index}")).map(|name| SgNode {
+            name,
+            devnum: DevNum { major: 21, minor: index },
+        }),
+        None => first_entry(disk.list(c"device/scsi_generic", context.whole_batches)).and_then(|n| {
+            // sg numbers its nodes 21:N for sgN; the dev file only when the
+            // name says nothing.
+            let devnum = sg_devnum(&n).or_else(|| {
+                read_text(&disk.path.join("device/scsi_generic").join(&n).join("dev")).and_then(|t| DevNum::parse(&t))
+            })?;
+            Some(SgNode { name: dev_name(&n)?, devnum })
+        }),
+    };
+    let handler = disk
+        .read_text(c"device/dh_state")
         .map(|t| t.trim().to_owned())
         .filter(|t| !t.is_empty() && t != "detached")
         .and_then(|t| String::try_from(t.as_str()).ok());
@@ -247,6 +464,17 @@ fn candidate_with(
     })
 }
 
+/// The SCSI address in a disk's device path `.../H:C:T:L/block/<name>`:
+/// the disk's parent device, which its `device` link names. `None` for
+/// any other shape.
+fn hctl_of_block_path(path: &Path, name: &str) -> Option<Hctl> {
+    let mut parts = path.components().rev();
+    if parts.next()?.as_os_str() != name || parts.next()?.as_os_str() != "block" {
+        return None;
+    }
+    Hctl::parse(parts.next()?.as_os_str().to_str()?)
+}
+
 /// The device number of sg node `name` (`sg3` -> 21:3): the sg driver
 /// gives node N the minor N under major 21.
 fn sg_devnum(name: &str) -> Option<DevNum> {
@@ -261,24 +489,16 @@ fn sg_devnum(name: &str) -> Option<DevNum> {
 /// partition), or held by anything but a multipath map (say LVM or a
 /// partition map). Membership in a multipath map is fine: that map is
 /// exactly what a rerun reloads.
-fn in_use(
-    root: &Path,
-    name: &str,
-    devnum: DevNum,
-    mounts: &[DevNum],
-    listed: Option<&crate::sys::blockdev::Listed>,
-    holders: &mut Holders,
-) -> Option<std::string::String> {
-    let disk = root.join("sys/block").join(name);
+fn in_use(root: &Path, disk: &Dir, name: &str, devnum: DevNum, context: &mut Context<'_>) -> Option<std::string::String> {
     let mut nodes = vec![(name.to_owned(), devnum)];
-    if let Some(listed) = listed {
+    if let Some(listed) = context.listed {
         // /proc/partitions names the partitions; sysfs confirms them.
         for (part, num) in listed.partition_names(name) {
-            if disk.join(part).join("partition").exists() {
+            if disk.path.join(part).join("partition").exists() {
                 nodes.push((part.clone(), *num));
             }
         }
-    } else if let Ok(entries) = fs::read_dir(&disk) {
+    } else if let Ok(entries) = fs::read_dir(&disk.path) {
         for entry in entries.flatten() {
             let part = entry.file_name().to_string_lossy().into_owned();
             if part.starts_with(name) && entry.path().join("partition").exists() {
@@ -289,12 +509,16 @@ fn in_use(
         }
     }
     for (node, num) in &nodes {
-        if mounts.contains(num) {
+        if context.mounts.contains(num) {
             return Some(format!("in use: {node} is mounted"));
         }
-        let holders_dir = if node == name { disk.join("holders") } else { disk.join(node).join("holders") };
-        for holder in list_dir(&holders_dir) {
-            if !holders.is_multipath(root, &holder) {
+        let holders_dir = if node == name { "holders".to_owned() } else { format!("{node}/holders") };
+        let holders = match std::ffi::CString::new(holders_dir) {
+            Ok(rel) => disk.list(&rel, context.whole_batches),
+            Err(_) => Vec::new(),
+        };
+        for holder in holders {
+            if !context.holders.is_multipath(root, &holder) {
                 return Some(format!("in use: {node} is held by {holder}"));
             }
         }
@@ -313,8 +537,7 @@ fn list_dir(dir: &Path) -> Vec<std::string::String> {
         .unwrap_or_default()
 }
 
-fn first_entry(dir: &Path) -> Option<std::string::String> {
-    let mut names = list_dir(dir);
+fn first_entry(mut names: Vec<std::string::String>) -> Option<std::string::String> {
     names.sort();
     names.into_iter().next()
 }
@@ -601,6 +824,164 @@ mod tests {
         for odd in ["sg", "sg01", "sgx", "sg-1", "sd0", "sg99999999999"] {
             assert_eq!(sg_devnum(odd), None, "{odd}");
         }
+    }
+
+    #[test]
+    fn the_sg_table_gives_what_each_device_directory_gives() {
+        let tree = Tree::new("sg-table");
+        tree.disk("sda", "0:0:0:0", 0, "0", "sg0");
+        tree.disk("sdb", "1:0:0:0", 16, "0", "sg1");
+        tree.disk("sdc", "0:0:0:1", 32, "5", "sg2");
+        tree.disk("sdd", "1:0:0:1", 48, "0", "sg3");
+        let from_dirs = scan(&tree.root).unwrap();
+        // sg's own list: line N is sgN; a free index is all -1. sdd's
+        // device is missing from it (sg attached later): its directory says.
+        tree.write(
+            "proc/scsi/sg/devices",
+            "0\t0\t0\t0\t0\t1\t1\t0\t1\n1\t0\t0\t0\t0\t1\t1\t0\t1\n0\t0\t0\t1\t5\t1\t1\t0\t1\n-1\t-1\t-1\t-1\t-1\t-1\t-1\t-1\t-1\n",
+        );
+        let from_table = scan(&tree.root).unwrap();
+        assert_eq!(format!("{:?}", from_table.candidates), format!("{:?}", from_dirs.candidates));
+        assert_eq!(from_table.passed_over, from_dirs.passed_over);
+        let sg: Vec<_> = from_table.candidates.iter().map(|c| c.sg.as_ref().unwrap().name.as_str()).collect();
+        assert_eq!(sg, ["sg0", "sg1", "sg3"]);
+        // The table is what answers when it names a device (here sg7 for
+        // sda, type 0 for sdc): the directories are not read then.
+        tree.write(
+            "proc/scsi/sg/devices",
+            "-1\t-1\t-1\t-1\t-1\t-1\t-1\t-1\t-1\n0\t0\t0\t1\t0\t1\t1\t0\t1\n-1\t-1\t-1\t-1\t-1\t-1\t-1\t-1\t-1\n\
+             -1\t-1\t-1\t-1\t-1\t-1\t-1\t-1\t-1\n-1\t-1\t-1\t-1\t-1\t-1\t-1\t-1\t-1\n-1\t-1\t-1\t-1\t-1\t-1\t-1\t-1\t-1\n\
+             -1\t-1\t-1\t-1\t-1\t-1\t-1\t-1\t-1\n0\t0\t0\t0\t0\t1\t1\t0\t1\n",
+        );
+        let found = scan(&tree.root).unwrap();
+        let sg: Vec<_> = found.candidates.iter().map(|c| (c.name.as_str(), c.sg.as_ref().unwrap().name.as_str())).collect();
+        assert_eq!(sg, [("sda", "sg7"), ("sdc", "sg1"), ("sdb", "sg1"), ("sdd", "sg3")]);
+        assert_eq!(found.candidates[0].sg.as_ref().unwrap().devnum, DevNum { major: 21, minor: 7 });
+        // A line in another format: the whole table is ignored.
+        tree.write("proc/scsi/sg/devices", "0\t0\t0\t0\t0\t1\t1\t0\t1\n<no active device>\n");
+        assert_eq!(format!("{:?}", scan(&tree.root).unwrap().candidates), format!("{:?}", from_dirs.candidates));
+    }
+
+    #[test]
+    fn the_sg_class_links_give_what_each_device_directory_gives() {
+        let tree = Tree::new("sg-class");
+        tree.disk("sda", "0:0:0:0", 0, "0", "sg0");
+        tree.disk("sdb", "1:0:0:0", 16, "0", "sg1");
+        tree.disk("sdc", "0:0:0:1", 32, "0", "sg2");
+        let from_dirs = scan(&tree.root).unwrap();
+        let dev_dir = |hctl: &str| {
+            let host = &hctl[..1];
+            tree.root.join(format!("sys/devices/pseudo_0/adapter{host}/host{host}/target{}/{hctl}", &hctl[..hctl.rfind(':').unwrap()]))
+        };
+        fs::create_dir_all(tree.root.join("sys/class/scsi_generic")).unwrap();
+        let class = |sg: &str, target: PathBuf| symlink(target, tree.root.join("sys/class/scsi_generic").join(sg)).unwrap();
+        class("sg0", dev_dir("0:0:0:0").join("scsi_generic/sg0"));
+        class("sg1", dev_dir("1:0:0:0").join("scsi_generic/sg1"));
+        class("sg2", dev_dir("0:0:0:1").join("scsi_generic/sg2"));
+        let from_class = scan(&tree.root).unwrap();
+        assert_eq!(format!("{:?}", from_class.candidates), format!("{:?}", from_dirs.candidates));
+        // The links are what answers when they name a device (sg9 for
+        // sda); an odd link is left out (sdc: its directory says).
+        for sg in ["sg0", "sg2"] {
+            fs::remove_file(tree.root.join("sys/class/scsi_generic").join(sg)).unwrap();
+        }
+        class("sg9", dev_dir("0:0:0:0").join("scsi_generic/sg9"));
+        class("sg7", dev_dir("0:0:0:1").join("scsi_generic/sg6"));
+        class("sgx", dev_dir("0:0:0:1").join("scsi_generic/sgx"));
+        let found = scan(&tree.root).unwrap();
+        let sg: Vec<_> = found.candidates.iter().map(|c| (c.name.as_str(), c.sg.as_ref().unwrap().name.as_str())).collect();
+        assert_eq!(sg, [("sda", "sg9"), ("sdc", "sg2"), ("sdb", "sg1")]);
+        assert_eq!(found.candidates[0].sg.as_ref().unwrap().devnum, DevNum { major: 21, minor: 9 });
+        // /proc/scsi/sg/devices, when there, is read instead.
+        tree.write("proc/scsi/sg/devices", "0\t0\t0\t0\t0\t1\t1\t0\t1\n");
+        let found = scan(&tree.root).unwrap();
+        assert_eq!(found.candidates[0].sg.as_ref().unwrap().name.as_str(), "sg0");
+    }
+
+    #[test]
+    fn sg_table_lines() {
+        let table = SgTable::parse(b"2\t0\t3\t4096\t0\t1\t1\t0\t1\n-1\t-1\t-1\t-1\t-1\t-1\t-1\t-1\t-1\n2\t0\t3\t1\t13\t1\t1\t0\t0\n").unwrap();
+        let at = |lun| Some(Hctl { host: 2, channel: 0, target: 3, lun });
+        assert_eq!(table.get(at(4096)), Some((0, Some(0))));
+        assert_eq!(table.get(at(1)), Some((2, Some(13))));
+        assert_eq!(table.get(at(2)), None);
+        assert_eq!(table.get(None), None);
+        // One device twice: neither line is believed.
+        let twice = SgTable::parse(b"0\t0\t0\t0\t0\t1\t1\t0\t1\n0\t0\t0\t0\t0\t1\t1\t0\t1\n").unwrap();
+        assert_eq!(twice.get(Some(Hctl::default())), None);
+        for odd in [&b"0\t0\t0\t0\t0\n"[..], b"x\t0\t0\t0\t0\t1\t1\t0\t1\n", b"0 0 0 0 0 1 1 0 1\n", b"\xff\n"] {
+            assert!(SgTable::parse(odd).is_none(), "{odd:?}");
+        }
+        assert!(SgTable::parse(b"").unwrap().0.is_empty());
+    }
+
+    #[test]
+    fn scsi_address_from_the_device_path() {
+        let at = |p: &str, n| hctl_of_block_path(Path::new(p), n);
+        assert_eq!(
+            at("/sys/devices/pseudo_0/adapter0/host0/target0:0:0/0:0:0:16/block/sdq", "sdq"),
+            Some(Hctl { host: 0, channel: 0, target: 0, lun: 16 })
+        );
+        assert_eq!(at("/sys/devices/x/0:0:0:16/block/sdq", "sdr"), None);
+        assert_eq!(at("/sys/devices/x/0:0:0:16/notblock/sdq", "sdq"), None);
+        assert_eq!(at("/sys/block/sdq", "sdq"), None);
+        assert_eq!(at("/sys/devices/x/target0:0:0/block/sdq", "sdq"), None);
+        assert_eq!(at("sdq", "sdq"), None);
+        assert_eq!(at("", "sdq"), None);
+    }
+
+    #[test]
+    fn an_odd_layout_falls_back_to_the_device_link() {
+        // The disk's directory away from its SCSI device: the device link says.
+        let tree = Tree::new("odd-layout");
+        let dev_dir = "sys/devices/pseudo_0/adapter0/host0/target0:0:0/0:0:0:3";
+        let block_dir = "sys/devices/virtual/block/sda";
+        tree.write(&format!("{block_dir}/dev"), "8:0\n");
+        tree.write(&format!("{block_dir}/size"), "8\n");
+        tree.write(&format!("{dev_dir}/type"), "0\n");
+        symlink(tree.root.join(dev_dir), tree.root.join(block_dir).join("device")).unwrap();
+        symlink(tree.root.join(block_dir), tree.root.join("sys/block/sda")).unwrap();
+        let found = scan(&tree.root).unwrap();
+        assert_eq!(found.candidates[0].hctl, Hctl { host: 0, channel: 0, target: 0, lun: 3 });
+        assert!(found.candidates[0].sg.is_none());
+    }
+
+    #[test]
+    fn listings_are_whole_in_both_modes() {
+        let tree = Tree::new("listing");
+        let names: Vec<std::string::String> = (0..150).map(|i| format!("holder-with-a-long-name-{i:03}")).collect();
+        for name in &names {
+            fs::create_dir_all(tree.root.join("d/many").join(name)).unwrap();
+        }
+        fs::create_dir_all(tree.root.join("d/none")).unwrap();
+        let dir = Dir::open(tree.root.join("d"));
+        assert!(dir.fd.is_some());
+        for whole_batches in [false, true] {
+            let mut got = dir.list(c"many", whole_batches);
+            got.sort();
+            assert_eq!(got, names);
+            assert!(dir.list(c"none", whole_batches).is_empty());
+            assert!(dir.list(c"missing", whole_batches).is_empty());
+        }
+        // Without a descriptor, the path.
+        let by_path = Dir { path: tree.root.join("d"), fd: None };
+        assert_eq!(by_path.list(c"many", false).len(), names.len());
+    }
+
+    #[test]
+    fn odd_dirent_batches_end_without_panic() {
+        let mut record = vec![0u8; 24];
+        record[16..18].copy_from_slice(&24u16.to_ne_bytes());
+        record[19..22].copy_from_slice(b"sg5");
+        assert_eq!(dirent_names(&record), ["sg5"]);
+        let mut short = record.clone();
+        short[16..18].copy_from_slice(&200u16.to_ne_bytes());
+        assert_eq!(dirent_names(&short), ["sg5"]);
+        let mut zero = record.clone();
+        zero[16..18].copy_from_slice(&0u16.to_ne_bytes());
+        assert!(dirent_names(&zero).is_empty());
+        assert!(dirent_names(&record[..10]).is_empty());
+        assert!(dirent_names(&[]).is_empty());
     }
 
     #[test]
