@@ -246,27 +246,10 @@ impl SgTable {
 /// 20 bytes a SCSI device, so two reads for a thousand); `None` when it
 /// cannot be read or passes 16 MiB.
 fn read_proc(path: &Path) -> Option<Vec<u8>> {
-    use std::os::unix::ffi::OsStrExt;
-    let path = std::ffi::CString::new(path.as_os_str().as_bytes()).ok()?;
-    let mut file = fs::File::from(open_raw(libc::AT_FDCWD, &path, libc::O_RDONLY)?);
-    let mut text = vec![0u8; 64 * 1024];
-    let mut total = 0;
-    loop {
-        if total == text.len() {
-            if text.len() >= 16 << 20 {
-                return None;
-            }
-            text.resize(text.len() * 2, 0);
-        }
-        match file.read(&mut text[total..]) {
-            Ok(0) => break,
-            Ok(n) => total += n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(_) => return None,
-        }
-    }
-    text.truncate(total);
-    Some(text)
+    const LIMIT: u64 = 16 << 20;
+    let mut text = Vec::new();
+    fs::File::open(path).ok()?.take(LIMIT + 1).read_to_end(&mut text).ok()?;
+    (text.len() as u64 <= LIMIT).then_some(text)
 }
 
 /// readlinkat(2) of `name` in directory `dir`.
