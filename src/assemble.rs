@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use crate::claim::{self, Claim};
 use crate::config::bindings::{self, Alias, Existing};
-use crate::config::blacklist::Blacklist;
+use crate::config::blacklist::{self, Blacklist};
 use crate::config::select::{self, AliasChoice, HandlerFacts, Tpgs};
 use crate::plan::Planner;
 use std::sync::Arc;
@@ -154,7 +154,7 @@ fn run_round(settings: &Settings, setup: &Arc<Setup>, first: bool) -> Round {
         jobs: settings.jobs,
         planner: Arc::clone(setup) as Arc<dyn Planner + Send>,
         started: Some(started),
-        property_matters: Some(property_filter(setup)),
+        property_filter: Some(property_filter(setup)),
     };
     let pass_over = |name: &str, known: Option<protocol::Protocol>| {
         name_verdict(&setup.blacklist, setup.allow_usb, &settings.root, name, known)
@@ -446,26 +446,23 @@ pub(crate) fn name_verdict(
     None
 }
 
-/// Whether a udev property name can change a path's `property` verdict:
-/// some property rule (blacklist or exception) matches it, or it is the
-/// `uid_attribute` whose presence 0.9.4 checks. Answers are remembered
-/// (the same few names come with every path).
-fn property_filter(setup: &Arc<Setup>) -> Arc<dyn Fn(&str) -> bool + Send + Sync> {
+/// The scan's property filter: each probed path keeps only the property
+/// names its blacklist verdict ([`path_verdict`]) depends on.
+fn property_filter(setup: &Arc<Setup>) -> crate::scan::PropertyFilter {
     let setup = Arc::clone(setup);
+    // Each name's answer, remembered: a thousand paths share a dozen names.
     let known: std::sync::Mutex<Vec<(String, bool)>> = std::sync::Mutex::new(Vec::new());
-    Arc::new(move |name: &str| {
+    Arc::new(move |properties: &mut Vec<(String, String)>| {
         let mut known = known.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        if let Some((_, matters)) = known.iter().find(|(n, _)| n == name) {
-            return *matters;
-        }
-        let alone = [(name.to_owned(), String::new())];
-        let matters = name == crate::config::blacklist::DEFAULT_UID_ATTRIBUTE
-            || !matches!(
-                setup.blacklist.property_with_uid(&alone, None),
-                crate::config::blacklist::Verdict::Allowed(crate::config::blacklist::Reason::NoRuleMatched)
-            );
-        known.push((name.to_owned(), matters));
-        matters
+        let rule_matches = |name: &str| {
+            if let Some((_, matches)) = known.iter().find(|(n, _)| n == name) {
+                return *matches;
+            }
+            let matches = setup.blacklist.property_rule_matches(name);
+            known.push((name.to_owned(), matches));
+            matches
+        };
+        blacklist::keep_decisive_properties(properties, Some(blacklist::DEFAULT_UID_ATTRIBUTE), rule_matches);
     })
 }
 

@@ -2,7 +2,7 @@
 //! sysfs or the ioctl scan and probed concurrently.
 
 use std::path::Path as FsPath;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use crate::discover::protocol::{self, Protocol};
@@ -15,8 +15,9 @@ use crate::sys::nodes::{self, NodeKind, NodeOutcome};
 use crate::sys::sg_io::{self, SgDevice, TurOutcome};
 use crate::transport::{ScsiTransport, TransportError};
 
-/// Whether a udev property name can matter (see [`ScanSettings`]).
-pub type PropertyFilter = Arc<dyn Fn(&str) -> bool + Send + Sync>;
+/// Cuts a probed path's udev properties down to those the blacklist's
+/// verdict depends on (see [`ScanSettings`]).
+pub type PropertyFilter = Arc<dyn Fn(&mut Vec<(String, String)>) + Send + Sync>;
 
 /// How to scan.
 #[derive(Clone)]
@@ -32,11 +33,10 @@ pub struct ScanSettings<'a> {
     pub planner: Arc<dyn Planner + Send>,
     /// When the round started (for `-v3` timings).
     pub started: Option<std::time::Instant>,
-    /// Whether a udev property name can matter to the blacklist (some
-    /// `property` rule matches it): the others are dropped from each path
-    /// as soon as it is probed, which keeps a thousand paths' memory low.
-    /// `None` keeps every property.
-    pub property_matters: Option<PropertyFilter>,
+    /// Keeps of a path's properties only what the blacklist's `property`
+    /// verdict depends on, as soon as it is probed: a thousand paths' names
+    /// would take most of a run's memory. `None` keeps every property.
+    pub property_filter: Option<PropertyFilter>,
 }
 
 /// Finds and probes every path; `multipath_members` are devices already in
@@ -93,15 +93,16 @@ pub fn usable_paths(
              where a command that never ends cannot be abandoned (load the sg module)"
         );
     }
-    let mut paths = probe_all(settings, method, candidates, &protocols);
-    for (path, index) in &mut paths {
-        path.protocol = match (method, protocols.get(*index).copied().flatten()) {
-            (ScanMethod::Sysfs, Some(known)) => known.name(),
-            (ScanMethod::Sysfs, None) => protocol::scsi_protocol(settings.root, path.name.as_str()).name(),
-            _ => Protocol::Unspec.name(),
-        };
+    Some(probe_all(settings, method, candidates, protocols))
+}
+
+/// The transport protocol multipath-tools would name for a path.
+fn protocol_name(root: &FsPath, method: ScanMethod, name: &str, known: Option<Protocol>) -> &'static str {
+    match (method, known) {
+        (ScanMethod::Sysfs, Some(known)) => known.name(),
+        (ScanMethod::Sysfs, None) => protocol::scsi_protocol(root, name).name(),
+        _ => Protocol::Unspec.name(),
     }
-    Some(paths.into_iter().map(|(path, _)| path).collect())
 }
 
 fn report_passed_over(discovery: &Discovery) {
@@ -168,8 +169,8 @@ fn probe_all(
     settings: &ScanSettings<'_>,
     method: ScanMethod,
     candidates: Vec<Candidate>,
-    protocols: &[Option<Protocol>],
-) -> Vec<(Path, usize)> {
+    protocols: Vec<Option<Protocol>>,
+) -> Vec<Path> {
     let count = candidates.len();
     let options = settings.probe;
     let root = settings.root;
@@ -281,7 +282,13 @@ fn probe_all(
     }
     let job_root = Arc::new(root.to_path_buf());
     let planner = Arc::clone(&settings.planner);
-    let property_matters = settings.property_matters.clone();
+    let property_filter = settings.property_filter.clone();
+    // Each job stores its path here itself: a path is held once, not
+    // boxed by the probe, returned through the pool and copied again.
+    let table: Arc<Vec<OnceLock<Path>>> = Arc::new((0..count).map(|_| OnceLock::new()).collect());
+    // Weak: a worker that outlives the run by a moment, or a job abandoned
+    // for its budget, must not keep the table from becoming the result.
+    let job_table = Arc::downgrade(&table);
     // With the TEST UNIT READYs done, a probe is a few sysfs reads and a
     // command or two: a thread per PATHS_PER_WORKER paths, up to `-j`.
     let workers = settings.jobs.min(busy.div_ceil(PATHS_PER_WORKER)).max(1);
@@ -290,24 +297,38 @@ fn probe_all(
         let prepared = prepared.get(i).and_then(|p| p.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).take());
         // Held until the probe returns, even after it is abandoned.
         let Some(_running) = InFlight::enter(format!("probe {}", candidate.devnum)) else {
-            return Probed::Skipped("its probe from an earlier round has still not returned".into());
+            return Stored::Skipped("its probe from an earlier round has still not returned".into());
         };
-        let mut probed = probe_one(&job_root, method, candidate, prepared, &options, &*planner);
-        if let (Probed::Path(path), Some(matters)) = (&mut probed, &property_matters) {
-            // Only names are judged: the values go too.
-            path.properties.retain(|(name, _)| matters(name));
-            for (_, value) in &mut path.properties {
-                *value = String::new();
+        let probed = probe_one(&job_root, method, candidate, prepared, &options, &*planner);
+        let known = protocols.get(i).copied().flatten();
+        let (path, stored) = match probed {
+            Probed::Path(mut path) => {
+                if let Some(filter) = &property_filter {
+                    filter(&mut path.properties);
+                }
+                (Some(*path), Stored::Path)
             }
-            path.properties.shrink_to_fit();
+            // Kept, marked down, so find_multipaths counts it as
+            // multipath-tools does; it enters no new table, but stays in a
+            // live map that holds it (see assemble).
+            Probed::Down(why, Some(wwid)) => (Some(down_path(candidate, wwid)), Stored::Down(why)),
+            Probed::Down(why, None) => (None, Stored::Down(why)),
+            Probed::Skipped(why) => (None, Stored::Skipped(why)),
+        };
+        if let Some(mut path) = path {
+            path.protocol = protocol_name(&job_root, method, candidate.name.as_str(), known);
+            if let Some(slot) = job_table.upgrade().as_deref().and_then(|table| table.get(i)) {
+                let _ = slot.set(path);
+            }
         }
-        probed
+        stored
     });
-    let mut paths = Vec::with_capacity(count);
-    for (index, (candidate, result)) in candidates.iter().zip(results).enumerate() {
+    let mut kept = vec![false; count];
+    for (index, (candidate, result)) in candidates.iter().zip(&results).enumerate() {
         let name = &candidate.name;
-        match result {
-            JobResult::Done(Probed::Path(path)) => {
+        let path = table.get(index).and_then(OnceLock::get);
+        match (result, path) {
+            (JobResult::Done(Stored::Path), Some(path)) => {
                 debug!(
                     "{name}: {} {} wwid {} {} prio {}: {}",
                     path.hctl, path.devnum, path.wwid, path.state, path.priority, path.prio_explained
@@ -315,39 +336,68 @@ fn probe_all(
                 if path.state == PathState::Faulty {
                     warn!("{name}: path down ({}): it joins its map as a failed path", path.fault);
                 }
-                paths.push((*path, index));
+                kept[index] = true;
             }
-            JobResult::Done(Probed::Down(why, wwid)) => {
+            (JobResult::Done(Stored::Down(why)), path) => {
                 warn!("{name}: stale path, left out: {why}");
-                // Kept, marked down, so find_multipaths counts it as
-                // multipath-tools does; it enters no new table, but stays
-                // in a live map that holds it (see assemble).
-                if let Some(wwid) = wwid {
-                    paths.push((
-                        Path {
-                            name: candidate.name.clone(),
-                            hctl: candidate.hctl,
-                            devnum: candidate.devnum,
-                            sectors: candidate.sectors,
-                            wwid,
-                            state: PathState::Down,
-                            // No priority is asked of a down path: 0.9.4's PRIO_UNDEF.
-                            priority: -1,
-                            ..Path::default()
-                        },
-                        index,
-                    ));
-                }
+                kept[index] = path.is_some();
             }
-            JobResult::Done(Probed::Skipped(why)) => warn!("{name}: skipped: {why}"),
-            JobResult::TimedOut => warn!(
+            (JobResult::Done(Stored::Skipped(why)), _) => warn!("{name}: skipped: {why}"),
+            (JobResult::Done(Stored::Path), None) => {}
+            (JobResult::TimedOut, _) => warn!(
                 "{name}: no answer within {}s, path left out",
                 budget.as_secs()
             ),
-            JobResult::NotRun => warn!("{name}: not probed: every probe thread hung and no new one could start"),
+            (JobResult::NotRun, _) => warn!("{name}: not probed: every probe thread hung and no new one could start"),
         }
     }
-    paths
+    drop(results);
+    take_kept(table, &kept)
+}
+
+/// What a probe job left in the path table, for the report after the run.
+enum Stored {
+    Path,
+    /// A stale path: stored, marked down, when its WWID is known.
+    Down(std::string::String),
+    Skipped(std::string::String),
+}
+
+/// A stale path as find_multipaths and live maps still count it.
+fn down_path(candidate: &Candidate, wwid: crate::identify::Wwid) -> Path {
+    Path {
+        name: candidate.name.clone(),
+        hctl: candidate.hctl,
+        devnum: candidate.devnum,
+        sectors: candidate.sectors,
+        wwid,
+        state: PathState::Down,
+        // No priority is asked of a down path: 0.9.4's PRIO_UNDEF.
+        priority: -1,
+        ..Path::default()
+    }
+}
+
+/// The stored paths whose jobs finished in time (`kept`), in order. When
+/// no abandoned job still holds the table, it becomes the result in place
+/// (same allocation); otherwise the kept paths are copied out of it.
+fn take_kept(table: Arc<Vec<OnceLock<Path>>>, kept: &[bool]) -> Vec<Path> {
+    match Arc::try_unwrap(table) {
+        Ok(mut table) => {
+            for (slot, _) in table.iter_mut().zip(kept).filter(|(_, &keep)| !keep) {
+                slot.take();
+            }
+            // A plain filter_map over the vector's own iterator: std then
+            // collects into the same allocation (a slot is no smaller than
+            // a path), where a zip would build a second table.
+            table.into_iter().filter_map(OnceLock::into_inner).collect()
+        }
+        Err(shared) => shared
+            .iter()
+            .zip(kept)
+            .filter_map(|(slot, &keep)| slot.get().filter(|_| keep).cloned())
+            .collect(),
+    }
 }
 
 /// Raises the soft limit on open files towards `wanted` (up to the hard
@@ -429,3 +479,62 @@ fn make_path_nodes(root: &FsPath, candidates: &[Candidate]) {
     }
 }
 
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::path::dev_name;
+
+    fn table(names: &[Option<&str>]) -> Arc<Vec<OnceLock<Path>>> {
+        let slots = names
+            .iter()
+            .map(|name| {
+                let slot = OnceLock::new();
+                if let Some(name) = name {
+                    let _ = slot.set(Path { name: dev_name(name).unwrap(), ..Path::default() });
+                }
+                slot
+            })
+            .collect();
+        Arc::new(slots)
+    }
+
+    fn names(paths: &[Path]) -> Vec<&str> {
+        paths.iter().map(|p| p.name.as_str()).collect()
+    }
+
+    #[test]
+    fn kept_paths_in_order_from_an_unshared_table() {
+        let slots = table(&[Some("sda"), None, Some("sdc"), Some("sdd")]);
+        // sdd's job ran out of its budget: stored late, not kept.
+        let paths = take_kept(slots, &[true, false, true, false]);
+        assert_eq!(names(&paths), ["sda", "sdc"]);
+    }
+
+    #[test]
+    fn kept_paths_copied_while_an_abandoned_job_holds_the_table() {
+        let slots = table(&[Some("sda"), Some("sdb"), None]);
+        let held = Arc::clone(&slots);
+        let paths = take_kept(slots, &[false, true, false]);
+        assert_eq!(names(&paths), ["sdb"]);
+        // The late job can still store into its slot; nothing reads it.
+        assert!(held[2].set(Path::default()).is_ok());
+    }
+
+    #[test]
+    fn a_down_path_keeps_its_identity_and_no_priority() {
+        let candidate = Candidate {
+            name: dev_name("sdq").unwrap(),
+            hctl: Default::default(),
+            devnum: Default::default(),
+            sectors: 2048,
+            sg: None,
+            handler: None,
+            block_size: 512,
+            node_name: Default::default(),
+        };
+        let path = down_path(&candidate, "36001405abc".try_into().unwrap());
+        assert_eq!((path.name.as_str(), path.sectors, path.wwid.as_str()), ("sdq", 2048, "36001405abc"));
+        assert_eq!((path.state, path.priority), (PathState::Down, -1));
+    }
+}

@@ -392,6 +392,14 @@ impl Blacklist {
         }
     }
 
+    /// Whether some `property` rule (exception or blacklist) matches `name`:
+    /// only such names, and the `uid_attribute`, can change a verdict.
+    pub fn property_rule_matches(&self, name: &str) -> bool {
+        [&self.exceptions, &self.blacklist]
+            .iter()
+            .any(|rules| rules.simple(Filter::Property).iter().any(|r| r.pattern.matches(name)))
+    }
+
     fn simple(&self, filter: Filter, text: &str) -> Verdict {
         if let Some(m) = first_match(&self.exceptions, List::Exceptions, filter, text) {
             return Verdict::Allowed(Reason::Matched(m));
@@ -409,6 +417,32 @@ fn find_device<'a>(
     product: &str,
 ) -> Option<&'a CompiledDeviceRule> {
     rules.device.iter().find(|r| r.matches(vendor, product))
+}
+
+/// Cuts a path's udev properties down to what [`Blacklist::property_with_uid`]
+/// looks at, so a thousand paths do not each keep a dozen names: the first
+/// name, in libudev's sorted order, that a rule matches (it alone decides),
+/// and `uid_attribute` (its presence decides when no rule matched). Values
+/// are emptied, since only names are judged. `rule_matches` is
+/// [`Blacklist::property_rule_matches`], or a cache of it.
+pub fn keep_decisive_properties(
+    properties: &mut Vec<(String, String)>,
+    uid_attribute: Option<&str>,
+    mut rule_matches: impl FnMut(&str) -> bool,
+) {
+    properties.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    properties.dedup_by(|a, b| a.0 == b.0);
+    let decisive = properties.iter().position(|(name, _)| rule_matches(name));
+    let mut index = 0;
+    properties.retain(|(name, _)| {
+        let keep = Some(index) == decisive || uid_attribute == Some(name.as_str());
+        index += 1;
+        keep
+    });
+    for (_, value) in properties.iter_mut() {
+        *value = String::new();
+    }
+    properties.shrink_to_fit();
 }
 
 fn with_subject(mut m: Match, name: &str) -> Match {
@@ -813,6 +847,39 @@ mod tests {
         assert!(bl
             .property(&props(&["SCSI_IDENT_LUN_NAA_REG", "ID_BUS"]))
             .is_blacklisted());
+    }
+
+    #[test]
+    fn decisive_properties_give_the_same_verdict() {
+        let mut config = Config::default();
+        config.blacklist.property.push(rule("^ID_BUS$", 2));
+        let with_rule = build(&config, &[]);
+        let default = build(&Config::default(), &[]);
+        let sets: [&[&str]; 6] = [
+            &["ID_VENDOR", "ID_SERIAL", "SCSI_IDENT_LUN_NAA_REG", "ID_WWN", "SCSI_IDENT_PORT_RELATIVE"],
+            &["ID_WWN", "ID_BUS", "ID_SERIAL"],
+            &["ID_SERIAL", "ID_VENDOR", "ID_MODEL"],
+            &["ID_VENDOR"],
+            &["SCSI_IDENT_LUN_T10", "ID_SERIAL", "SCSI_IDENT_LUN_T10"],
+            &[],
+        ];
+        for bl in [&default, &with_rule] {
+            for names in sets {
+                for uid in [Some(DEFAULT_UID_ATTRIBUTE), None] {
+                    let full = props(names);
+                    let mut kept = full.clone();
+                    keep_decisive_properties(&mut kept, uid, |n| bl.property_rule_matches(n));
+                    assert_eq!(bl.property_with_uid(&kept, uid), bl.property_with_uid(&full, uid), "{names:?}");
+                    assert!(kept.len() <= 2, "{kept:?}");
+                    assert!(kept.iter().all(|(_, value)| value.is_empty()));
+                }
+            }
+        }
+        // The first matching name in sorted order is the one kept.
+        let mut kept = props(&["SCSI_IDENT_LUN_NAA_REG", "ID_WWN", "ID_SERIAL", "ID_MODEL"]);
+        keep_decisive_properties(&mut kept, Some(DEFAULT_UID_ATTRIBUTE), |n| default.property_rule_matches(n));
+        let names: Vec<&str> = kept.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, ["ID_SERIAL", "ID_WWN"]);
     }
 
     #[test]
