@@ -23,6 +23,12 @@ use crate::transport::{Completion, ScsiTransport, TransportError};
 
 /// Largest VPD page or RTPG answer read (multipath-tools reads 4096 too).
 pub const PAGE_MAX: usize = 4096;
+
+/// A buffer for one VPD page or command answer. On the heap: probe
+/// threads run a thousand probes, and a stack keeps every page it touched.
+fn page_buffer() -> std::vec::Vec<u8> {
+    vec![0u8; PAGE_MAX]
+}
 /// First allocation length for VPD pages; larger pages are asked again.
 const VPD_FIRST_ALLOC: usize = 255;
 
@@ -198,7 +204,7 @@ pub fn probe_pretested(
         answered => answered,
     };
 
-    let mut page = [0u8; PAGE_MAX];
+    let mut page = page_buffer();
     let inquiry = match cached_or_inquiry(attrs, Attr::Inquiry, transport, None, options, &mut page)
         .and_then(|n| inquiry::parse(&page[..n]).map_err(|e| e.to_string()))
     {
@@ -252,7 +258,7 @@ pub fn probe_pretested(
         None
     } else {
         identify::ata_wwid(inquiry.vendor.as_str(), &mut properties, || {
-            let mut page89 = [0u8; PAGE_MAX];
+            let mut page89 = page_buffer();
             let n = cached_or_inquiry(attrs, Attr::Vpd89, transport, Some(0x89), options, &mut page89).ok()?;
             identify::ata::AtaId::from_vpd89(page89.get(..n)?)
         })
@@ -271,7 +277,7 @@ pub fn probe_pretested(
         // 0.9.4's property rule blacklists even with allow_usb_devices yes.
         identify::properties::set_usb_serial(&mut properties, inquiry.vendor.as_str(), inquiry.product.as_str());
     }
-    let mut page80 = [0u8; PAGE_MAX];
+    let mut page80 = page_buffer();
     let serial_page = match attrs.read(Attr::Vpd80, &mut page80) {
         Some(n) if n > 0 => Ok(n.min(PAGE_MAX)),
         _ if options.serial => cached_or_inquiry(attrs, Attr::Vpd80, transport, Some(0x80), options, &mut page80),
@@ -378,7 +384,7 @@ fn not_identified(tur: Result<PathState, TurFailure>, why: std::string::String, 
 
 /// A stale path, with its WWID when sysfs cached page 0x83.
 fn down(why: std::string::String, attrs: &dyn DeviceAttributes) -> Probed {
-    let mut page = [0u8; PAGE_MAX];
+    let mut page = page_buffer();
     let wwid = attrs
         .read(Attr::Vpd83, &mut page)
         .filter(|&n| n > 0)
@@ -399,7 +405,7 @@ fn down(why: std::string::String, attrs: &dyn DeviceAttributes) -> Probed {
 
 /// The IDENTIFY DEVICE data of an ATA disk as sysfs cached it (page 0x89).
 pub fn cached_ata_id(attrs: &dyn DeviceAttributes) -> Option<identify::ata::AtaId> {
-    let mut page = vec![0u8; PAGE_MAX];
+    let mut page = page_buffer();
     let n = attrs.read(Attr::Vpd89, &mut page).filter(|&n| n > 0)?;
     identify::ata::AtaId::from_vpd89(page.get(..n)?)
 }
@@ -437,7 +443,7 @@ fn identify_wwid(
         Ok(wwid) => Ok(wwid),
         Err(first) => {
             // Page 0x80 is only asked for when page 0x83 gave nothing usable.
-            let mut page80 = [0u8; PAGE_MAX];
+            let mut page80 = page_buffer();
             match cached_or_inquiry(attrs, Attr::Vpd80, transport, Some(0x80), options, &mut page80) {
                 Ok(n) => identify::wwid_for(vendor, product, page83, Some(&page80[..n]))
                     .map_err(|e| format!("no usable WWID: {e}")),
@@ -469,7 +475,7 @@ fn alua_priority(
 
 fn rtpg_priority(transport: &dyn ScsiTransport, page83: &[u8], options: &ProbeOptions) -> Option<u32> {
     let group_id = vpd::target_port_group(page83)?;
-    let mut buf = [0u8; PAGE_MAX];
+    let mut buf = page_buffer();
     let command = cdb::report_target_port_groups(PAGE_MAX as u32);
     let completion = transport.execute(&command, &mut buf, options.timeout).ok()?;
     if !command_succeeded(&completion) {
@@ -613,8 +619,9 @@ fn may_have_vpd(attrs: &dyn DeviceAttributes, page: u8) -> bool {
 
 /// True when the kernel has the attribute cached (non-empty).
 fn is_cached(attrs: &dyn DeviceAttributes, attr: Attr) -> bool {
-    let mut buf = [0u8; PAGE_MAX];
-    attrs.read(attr, &mut buf).is_some_and(|n| n > 0)
+    // One byte tells: a read copies what fits, the length is not needed.
+    let mut first = [0u8; 1];
+    attrs.read(attr, &mut first).is_some_and(|n| n > 0)
 }
 
 /// Reads a cached attribute, or sends INQUIRY (standard when `page` is
@@ -625,17 +632,19 @@ fn cached_or_inquiry(
     transport: &dyn ScsiTransport,
     page: Option<u8>,
     options: &ProbeOptions,
-    buf: &mut [u8; PAGE_MAX],
+    buf: &mut [u8],
 ) -> Result<usize, std::string::String> {
+    let max = buf.len().min(PAGE_MAX);
     if let Some(n) = attrs.read(attr, buf) {
         if n > 0 {
-            return Ok(n.min(PAGE_MAX));
+            return Ok(n.min(max));
         }
     }
     let mut alloc = match page {
         None => 96,
         Some(_) => VPD_FIRST_ALLOC,
-    };
+    }
+    .min(max);
     loop {
         let command = cdb::inquiry(page, alloc as u16);
         let completion = transport
@@ -655,10 +664,10 @@ fn cached_or_inquiry(
         // Done when the page fits, or when asking again could not get more:
         // a device whose header claims more than it returns at this
         // allocation length would otherwise be asked forever.
-        if full <= got || alloc >= full.min(PAGE_MAX) {
+        if full <= got || alloc >= full.min(max) {
             return Ok(got.min(full));
         }
-        alloc = full.min(PAGE_MAX);
+        alloc = full.min(max);
     }
 }
 

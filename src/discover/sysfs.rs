@@ -306,8 +306,8 @@ impl Dir {
             return read_text(&self.path.join(name.to_str().ok()?));
         };
         let mut buf = [0u8; 256];
-        let file = fs::File::from(open_raw(std::os::fd::AsRawFd::as_raw_fd(fd), name, libc::O_RDONLY)?);
-        let n = read_all(file, &mut buf)?;
+        let mut file = fs::File::from(open_raw(std::os::fd::AsRawFd::as_raw_fd(fd), name, libc::O_RDONLY)?);
+        let n = read_all(&mut file, &mut buf)?;
         core::str::from_utf8(&buf[..n]).ok().map(str::to_owned)
     }
 
@@ -535,14 +535,14 @@ fn read_text(path: &Path) -> Option<std::string::String> {
 fn read_into(path: &Path, buf: &mut [u8]) -> Option<usize> {
     use std::os::unix::ffi::OsStrExt;
     let path = std::ffi::CString::new(path.as_os_str().as_bytes()).ok()?;
-    read_all(fs::File::from(open_raw(libc::AT_FDCWD, &path, libc::O_RDONLY)?), buf)
+    read_all(&mut fs::File::from(open_raw(libc::AT_FDCWD, &path, libc::O_RDONLY)?), buf)
 }
 
 /// sysfs gives an attribute in one read of up to a page: a shorter read
 /// than asked and than a page is the end, without asking again.
 const SYSFS_PAGE: usize = 4096;
 
-fn read_all(mut file: fs::File, buf: &mut [u8]) -> Option<usize> {
+fn read_all(file: &mut fs::File, buf: &mut [u8]) -> Option<usize> {
     let mut total = 0;
     while total < buf.len() {
         match file.read(&mut buf[total..]) {
@@ -559,6 +559,23 @@ fn read_all(mut file: fs::File, buf: &mut [u8]) -> Option<usize> {
         }
     }
     Some(total)
+}
+
+/// An attribute's bytes, up to a page. Most fit a small buffer; only a
+/// longer one gets a page, on the heap: a probe thread's stack keeps every
+/// page it ever touched, for the rest of the run.
+fn read_attribute(file: &mut fs::File) -> Option<Vec<u8>> {
+    let mut small = [0u8; 512];
+    let n = read_all(file, &mut small)?;
+    if n < small.len() {
+        return Some(small[..n].to_vec());
+    }
+    let mut page = vec![0u8; crate::probe::PAGE_MAX];
+    page[..n].copy_from_slice(&small);
+    let more = read_all(file, &mut page[n..])?;
+    page.truncate(n + more);
+    page.shrink_to_fit();
+    Some(page)
 }
 
 /// Cached SCSI data of one disk, from `<root>/sys/block/<name>/device/`.
@@ -624,20 +641,16 @@ fn open_raw(dir: libc::c_int, path: &std::ffi::CStr, flags: libc::c_int) -> Opti
 
 impl DeviceAttributes for SysfsAttributes {
     fn read(&self, attr: Attr, buf: &mut [u8]) -> Option<usize> {
-        let cached = self.cache.borrow().iter().find(|(a, _)| *a == attr).map(|(_, bytes)| bytes.clone());
-        let bytes = match cached {
-            Some(bytes) => bytes,
+        let mut cache = self.cache.borrow_mut();
+        let at = match cache.iter().position(|(a, _)| *a == attr) {
+            Some(at) => at,
             None => {
-                let mut page = [0u8; crate::probe::PAGE_MAX];
-                let bytes = self
-                    .open_attr(attr)
-                    .and_then(|file| read_all(file, &mut page))
-                    .map(|n| page[..n].to_vec());
-                self.cache.borrow_mut().push((attr, bytes.clone()));
-                bytes
+                let bytes = self.open_attr(attr).and_then(|mut file| read_attribute(&mut file));
+                cache.push((attr, bytes));
+                cache.len() - 1
             }
         };
-        let bytes = bytes?;
+        let bytes = cache.get(at)?.1.as_deref()?;
         let n = bytes.len().min(buf.len());
         buf[..n].copy_from_slice(&bytes[..n]);
         Some(n)
@@ -777,6 +790,23 @@ mod tests {
         let mut buf = [0u8; 16];
         assert_eq!(attrs.read(Attr::Vpd83, &mut buf), Some(4));
         assert_eq!(attrs.read(Attr::Vpd80, &mut buf), None);
+    }
+
+    #[test]
+    fn attributes_longer_than_the_small_buffer_are_read_whole_up_to_a_page() {
+        let tree = Tree::new("attrs-long");
+        tree.disk("sda", "0:0:0:0", 0, "0", "sg0");
+        let device = tree.root.join("sys/block/sda/device");
+        let long: Vec<u8> = (0..1500u32).map(|i| i as u8).collect();
+        fs::write(device.join("vpd_pg83"), &long).unwrap();
+        fs::write(device.join("vpd_pg80"), [7u8; 512]).unwrap();
+        fs::write(device.join("inquiry"), vec![5u8; 5000]).unwrap();
+        let attrs = SysfsAttributes::new(&tree.root, "sda");
+        let mut page = vec![0u8; crate::probe::PAGE_MAX];
+        assert_eq!(attrs.read(Attr::Vpd83, &mut page), Some(1500));
+        assert_eq!(page[..1500], long[..]);
+        assert_eq!(attrs.read(Attr::Vpd80, &mut page), Some(512));
+        assert_eq!(attrs.read(Attr::Inquiry, &mut page), Some(crate::probe::PAGE_MAX));
     }
 
     #[test]
