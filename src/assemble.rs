@@ -453,8 +453,9 @@ fn property_filter(setup: &Arc<Setup>) -> crate::scan::PropertyFilter {
     // Each name's answer, remembered: a thousand paths share a dozen names.
     let known: std::sync::Mutex<Vec<(String, bool)>> = std::sync::Mutex::new(Vec::new());
     Arc::new(move |properties: &mut Vec<(String, String)>| {
-        let mut known = known.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        // Locked per name, not per path: sixteen probe threads call this.
         let rule_matches = |name: &str| {
+            let mut known = known.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
             if let Some((_, matches)) = known.iter().find(|(n, _)| n == name) {
                 return *matches;
             }
