@@ -316,19 +316,25 @@ impl Dir {
     /// getdents64 itself (std's listing costs the C library's fcntl per
     /// open); `whole_batches`: see [`Context::whole_batches`].
     fn list(&self, rel: &std::ffi::CStr, whole_batches: bool) -> Vec<std::string::String> {
-        if self.fd.is_none() {
-            return list_dir(&self.path.join(rel.to_str().unwrap_or_default()));
-        }
         match self.open_dir(rel) {
             Some(dir) => list_fd(&dir, &mut [0u8; 2048], whole_batches),
             None => Vec::new(),
         }
     }
 
-    /// Subdirectory `rel` opened for listing.
+    /// Subdirectory `rel` opened for listing: relative to this directory,
+    /// or by its whole path when this one could not be opened.
     fn open_dir(&self, rel: &std::ffi::CStr) -> Option<std::os::fd::OwnedFd> {
-        let fd = self.fd.as_ref()?;
-        open_raw(std::os::fd::AsRawFd::as_raw_fd(fd), rel, libc::O_RDONLY | libc::O_DIRECTORY)
+        use std::os::unix::ffi::OsStrExt;
+        let flags = libc::O_RDONLY | libc::O_DIRECTORY;
+        match &self.fd {
+            Some(fd) => open_raw(std::os::fd::AsRawFd::as_raw_fd(fd), rel, flags),
+            None => {
+                let path = self.path.join(std::ffi::OsStr::from_bytes(rel.to_bytes()));
+                let path = std::ffi::CString::new(path.as_os_str().as_bytes()).ok()?;
+                open_raw(libc::AT_FDCWD, &path, flags)
+            }
+        }
     }
 }
 
@@ -507,17 +513,6 @@ fn in_use(root: &Path, disk: &Dir, name: &str, devnum: DevNum, context: &mut Con
         }
     }
     None
-}
-
-fn list_dir(dir: &Path) -> Vec<std::string::String> {
-    fs::read_dir(dir)
-        .map(|entries| {
-            entries
-                .flatten()
-                .map(|e| e.file_name().to_string_lossy().into_owned())
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 fn first_entry(mut names: Vec<std::string::String>) -> Option<std::string::String> {
