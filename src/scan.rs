@@ -479,7 +479,6 @@ fn make_path_nodes(root: &FsPath, candidates: &[Candidate]) {
     }
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
