@@ -626,7 +626,10 @@ counts() {{ echo "$(ls /proc/$1/task | wc -l) $(ls /proc/$1/fd | wc -l)"; }}
 mpath-boot --wait 60 --timeout 1 -e never-made >/dev/null 2>&1 &
 lp=$!
 : > /tmp/leak
-for i in 1 2 3 4 5 6 7 8 9 10 11 12; do sleep 2.5; counts $lp >> /tmp/leak; done
+# Every 0.5 s: sampled every 2.5 s, the rounds' own period once put every
+# sample of the second half inside a round, and its floor looked risen.
+i=0
+while [ $i -lt 60 ]; do sleep 0.5; counts $lp >> /tmp/leak; i=$((i + 1)); done
 kill $lp; wait $lp
 section w_leak cat /tmp/leak
 # Answer again, or the shutdown's cache flushes time out one by one.
@@ -834,7 +837,7 @@ fn timeouts_during_wait(run: &GuestRun, disks_before: &[SysDisk]) -> Result<(), 
     let sums = first_words(&sec(run, "w_data")?.0);
     let want = [sum_of(run, "pattern_u")?, sum_of(run, "pattern_r")?];
     ensure!(sums == want, "data lost: {sums:?}, written {want:?}");
-    // Samples "threads fds" over 30 s of --wait rounds. A hung path may
+    // Samples "threads fds" every 0.5 s over 30 s of --wait rounds. A hung path may
     // hold one thread and one fd for the whole run; a leak adds one per
     // round, so the floor rises. Four paths hang: main thread + 4 (+1
     // partition read). fds: the floor (hung paths' nodes held) must not
