@@ -133,17 +133,17 @@ fn run_round(settings: &Settings, setup: &Arc<Setup>, first: bool) -> Round {
     let started = Instant::now();
     let dm = load::open_device_mapper(&settings.root, settings.may_mknod(), settings.dry_run);
     // The multipath maps that exist: for find_multipaths, their names, and
-    // (ioctl scan) which devices they hold.
-    let listing = dm.as_ref().and_then(|dm| dm.list().ok());
-    let listed = listing.is_some();
-    let existing: Vec<MapInfo> = listing
-        .unwrap_or_default()
-        .into_iter()
-        .filter(|m| m.uuid.starts_with(UUID_PREFIX))
-        .collect();
-    let members = match settings.scan.resolve(&settings.root) {
-        ScanMethod::Ioctl => load::members_of(&existing),
-        _ => Vec::new(),
+    // (ioctl scan) which devices they hold. Listed after the scan unless
+    // the scan needs them: their tables are not kept through the probes.
+    let list_multipath_maps = || match dm.as_ref().map(|dm| dm.list_where(|m| m.uuid.starts_with(UUID_PREFIX))) {
+        Some(Ok(maps)) => (maps, true),
+        _ => (Vec::new(), false),
+    };
+    let ioctl_scan = settings.scan.resolve(&settings.root) == ScanMethod::Ioctl;
+    let mut listed_early = ioctl_scan.then(list_multipath_maps);
+    let members = match &listed_early {
+        Some((existing, _)) => load::members_of(existing),
+        None => Vec::new(),
     };
     let scan_settings = ScanSettings {
         root: &settings.root,
@@ -165,6 +165,7 @@ fn run_round(settings: &Settings, setup: &Arc<Setup>, first: bool) -> Round {
     };
     let scanned = Instant::now();
     debug!("timing: scan and probe of {} paths: {} ms", paths.len(), ms(started, scanned));
+    let (existing, listed): (Vec<MapInfo>, bool) = listed_early.take().unwrap_or_else(list_multipath_maps);
     let wwids = wwids::read(&settings.root, &setup.wwids_file);
     setup::report(&wwids.1);
     let wwids = wwids.0;

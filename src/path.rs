@@ -182,10 +182,8 @@ pub struct Path {
     pub properties: std::vec::Vec<(std::string::String, std::string::String)>,
     /// Transport protocol as multipath-tools names it (`scsi:fcp`, ...).
     pub protocol: &'static str,
-    /// Which prioritizer gave `priority`, and why, for `-v3`.
+    /// Which prioritizer gave `priority`, and why, for `-v3` (empty below).
     pub prio_explained: std::string::String,
-    /// The path checker the configuration selects.
-    pub checker: std::string::String,
     /// Why the checker called the path down ([`PathState::Faulty`]).
     pub fault: std::string::String,
 }

@@ -24,10 +24,53 @@ use crate::transport::{Completion, ScsiTransport, TransportError};
 /// Largest VPD page or RTPG answer read (multipath-tools reads 4096 too).
 pub const PAGE_MAX: usize = 4096;
 
-/// A buffer for one VPD page or command answer. On the heap: probe
+/// A zeroed buffer for one VPD page or command answer. On the heap: probe
 /// threads run a thousand probes, and a stack keeps every page it touched.
-fn page_buffer() -> std::vec::Vec<u8> {
-    vec![0u8; PAGE_MAX]
+/// Reused within a thread: musl's allocator maps and unmaps a lone 4 KiB
+/// block on every allocation and free (two system calls and a page fault
+/// per probe and page).
+fn page_buffer() -> PageBuffer {
+    let spare = SPARE_PAGES.try_with(|spare| spare.borrow_mut().pop()).ok().flatten();
+    PageBuffer(spare.unwrap_or_else(|| vec![0u8; PAGE_MAX]))
+}
+
+/// Page buffers a probe thread keeps between probes (a probe holds at most
+/// three at once).
+const SPARE_PAGES_MAX: usize = 3;
+
+std::thread_local! {
+    static SPARE_PAGES: std::cell::RefCell<std::vec::Vec<std::vec::Vec<u8>>> =
+        const { std::cell::RefCell::new(std::vec::Vec::new()) };
+}
+
+/// A page from [`page_buffer`]: wiped and kept for the thread's next
+/// probe when dropped, so one path's data never reaches another's parse.
+struct PageBuffer(std::vec::Vec<u8>);
+
+impl core::ops::Deref for PageBuffer {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl core::ops::DerefMut for PageBuffer {
+    fn deref_mut(&mut self) -> &mut [u8] {
+        &mut self.0
+    }
+}
+
+impl Drop for PageBuffer {
+    fn drop(&mut self) {
+        let mut page = core::mem::take(&mut self.0);
+        page.fill(0);
+        let _ = SPARE_PAGES.try_with(|spare| {
+            let mut spare = spare.borrow_mut();
+            if spare.len() < SPARE_PAGES_MAX {
+                spare.push(page);
+            }
+        });
+    }
 }
 /// First allocation length for VPD pages; larger pages are asked again.
 const VPD_FIRST_ALLOC: usize = 255;
@@ -355,8 +398,8 @@ pub fn probe_pretested(
         alua_prio,
         sysfs_prio,
         properties,
-        prio_explained: plan.explained,
-        checker: plan.checker,
+        // Printed at -v3 only: a thousand paths' worth is not kept for nothing.
+        prio_explained: if crate::log::enabled(3) { plan.explained } else { std::string::String::new() },
         fault,
         ..Path::default()
     }))
@@ -680,6 +723,22 @@ fn attr_text<'a>(attrs: &dyn DeviceAttributes, attr: Attr, buf: &'a mut [u8]) ->
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_reused_page_buffer_comes_back_zeroed() {
+        let first_address = {
+            let mut page = page_buffer();
+            page[..4].copy_from_slice(b"dirt");
+            page.as_ptr()
+        };
+        let page = page_buffer();
+        assert_eq!(page.as_ptr(), first_address, "the thread's spare page is reused");
+        assert_eq!(page.len(), PAGE_MAX);
+        assert!(page.iter().all(|&b| b == 0));
+        // More pages than are kept spare: all usable, all zeroed.
+        let many: std::vec::Vec<PageBuffer> = (0..SPARE_PAGES_MAX + 2).map(|_| page_buffer()).collect();
+        assert!(many.iter().all(|p| p.len() == PAGE_MAX && p.iter().all(|&b| b == 0)));
+    }
     use crate::path::dev_name;
     use crate::transport::fake::{Answer, FakeTransport};
     use std::collections::HashMap;

@@ -2,7 +2,7 @@
 //! sysfs or the ioctl scan and probed concurrently.
 
 use std::path::Path as FsPath;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use crate::discover::protocol::{self, Protocol};
@@ -122,7 +122,7 @@ const FD_RESERVE: usize = 64;
 /// TEST UNIT READY commands in flight at once, per probe job (`-j`), and
 /// at least.
 const TUR_WINDOW_PER_JOB: usize = 8;
-const TUR_WINDOW_MIN: usize = 64;
+const TUR_WINDOW_MIN: usize = 128;
 
 /// Stack of the thread sending the TEST UNIT READYs.
 const DISPATCH_STACK: usize = 128 * 1024;
@@ -180,13 +180,13 @@ fn probe_all(
     // the state read here to its probe.
     let nodes_need = count + settings.jobs + FD_RESERVE;
     let keep_dirs = raise_fd_limit(nodes_need + count) >= nodes_need + count;
-    let mut prepared: Vec<Option<Prepared>> = Vec::with_capacity(count);
     let mut nodes: Vec<Option<std::path::PathBuf>> = Vec::with_capacity(count);
+    let mut slots: Vec<Mutex<Slot>> = Vec::with_capacity(count);
     {
         let mut hung = HUNG.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         // Commands given up in earlier rounds that have come back since.
         hung.retain_mut(|(_, pending)| !pending.returned());
-        for (i, candidate) in candidates.iter().enumerate() {
+        for (i, candidate) in candidates.into_iter().enumerate() {
             let mut attrs = (method == ScanMethod::Sysfs).then(|| sysfs::SysfsAttributes::new(root, &candidate.name));
             let usb = protocols.get(i).copied().flatten().map(|p| p == Protocol::Usb);
             let offline = attrs.as_mut().is_some_and(|a| {
@@ -209,7 +209,8 @@ fn probe_all(
                 _ => None,
             };
             nodes.push(node);
-            prepared.push(Some(Prepared { attrs, device: None, still_out, pretested }));
+            let prepared = Prepared { attrs, device: None, still_out, pretested };
+            slots.push(Mutex::new(Slot::Waiting(candidate, prepared)));
         }
     }
 
@@ -218,23 +219,27 @@ fn probe_all(
     // slack. A job starts once its path's TEST UNIT READY is settled.
     let commands = u32::from(options.tur_attempts.max(1)) + 3;
     let budget = options.timeout * commands + Duration::from_secs(1);
-    let job_candidates = Arc::new(candidates);
-    let candidates = Arc::clone(&job_candidates);
     let busy = nodes.iter().filter(|n| n.is_some()).count();
-    let prepared: Arc<Vec<Mutex<Option<Prepared>>>> = Arc::new(prepared.into_iter().map(Mutex::new).collect());
+    // One table from discovery to the result: a path's candidate and TEST
+    // UNIT READY state, then its probed path in the same place.
+    let table: Arc<Vec<Mutex<Slot>>> = Arc::new(slots);
     let (feed, jobs) = parallel::feed();
     // Not all at once: a target (or scsi_debug, 192 commands) answers a
     // flood with TASK SET FULL. Paths that never answer hold their slot
     // one timeout, the others keep flowing through the rest.
     let window = settings.jobs.saturating_mul(TUR_WINDOW_PER_JOB).max(TUR_WINDOW_MIN);
+    // Weak, here and in the jobs: a thread that outlives the run by a
+    // moment, or a job abandoned for its budget, must not keep the table
+    // from becoming the result.
     let dispatch = {
-        let prepared = Arc::clone(&prepared);
-        let candidates = Arc::clone(&candidates);
+        let table = Arc::downgrade(&table);
         let started = settings.started;
         move || {
             let node_refs: Vec<Option<&FsPath>> = nodes.iter().map(|n| n.as_deref()).collect();
             sg_io::test_unit_ready_each(&node_refs, options.timeout, window, |i, outcome| {
-                if let Some(Some(p)) = prepared.get(i).map(|p| p.lock().unwrap_or_else(|poisoned| poisoned.into_inner())).as_deref_mut() {
+                let table = table.upgrade();
+                let mut slot = table.as_deref().and_then(|t| t.get(i)).map(lock);
+                if let Some(Slot::Waiting(candidate, p)) = slot.as_deref_mut() {
                     match outcome {
                         TurOutcome::NotAsked => {}
                         TurOutcome::OpenFailed(e) => p.device = Some(Err(e)),
@@ -245,12 +250,11 @@ fn probe_all(
                         TurOutcome::Abandoned(pending) => {
                             p.pretested.tur = Some(Ok(sg_io::not_answered()));
                             p.still_out = true;
-                            if let Some(candidate) = candidates.get(i) {
-                                HUNG.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).push((candidate.devnum, pending));
-                            }
+                            HUNG.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).push((candidate.devnum, pending));
                         }
                     }
                 }
+                drop(slot);
                 // The pool outlives this thread: the send cannot fail.
                 let _ = feed.send(i);
             });
@@ -283,23 +287,23 @@ fn probe_all(
     let job_root = Arc::new(root.to_path_buf());
     let planner = Arc::clone(&settings.planner);
     let property_filter = settings.property_filter.clone();
-    // Each job stores its path here itself: a path is held once, not
-    // boxed by the probe, returned through the pool and copied again.
-    let table: Arc<Vec<OnceLock<Path>>> = Arc::new((0..count).map(|_| OnceLock::new()).collect());
-    // Weak: a worker that outlives the run by a moment, or a job abandoned
-    // for its budget, must not keep the table from becoming the result.
     let job_table = Arc::downgrade(&table);
     // With the TEST UNIT READYs done, a probe is a few sysfs reads and a
     // command or two: a thread per PATHS_PER_WORKER paths, up to `-j`.
     let workers = settings.jobs.min(busy.div_ceil(PATHS_PER_WORKER)).max(1);
     let results = parallel::run_fed(count, workers, budget, jobs, move |i| {
-        let candidate = &job_candidates[i];
-        let prepared = prepared.get(i).and_then(|p| p.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).take());
+        // The job takes its candidate out of the table and stores its path
+        // there itself: a path is held once, not boxed by the probe,
+        // returned through the pool and copied again.
+        let taken = job_table.upgrade().as_deref().and_then(|t| t.get(i)).map(|slot| lock(slot).take_waiting());
+        let Some(Some((candidate, prepared))) = taken else {
+            return Stored::Skipped("probed twice in one round".into());
+        };
         // Held until the probe returns, even after it is abandoned.
         let Some(_running) = InFlight::enter(format!("probe {}", candidate.devnum)) else {
             return Stored::Skipped("its probe from an earlier round has still not returned".into());
         };
-        let probed = probe_one(&job_root, method, candidate, prepared, &options, &*planner);
+        let probed = probe_one(&job_root, method, &candidate, prepared, &options, &*planner);
         let known = protocols.get(i).copied().flatten();
         let (path, stored) = match probed {
             Probed::Path(mut path) => {
@@ -311,22 +315,26 @@ fn probe_all(
             // Kept, marked down, so find_multipaths counts it as
             // multipath-tools does; it enters no new table, but stays in a
             // live map that holds it (see assemble).
-            Probed::Down(why, Some(wwid)) => (Some(down_path(candidate, wwid)), Stored::Down(why)),
+            Probed::Down(why, Some(wwid)) => (Some(down_path(&candidate, wwid)), Stored::Down(why)),
             Probed::Down(why, None) => (None, Stored::Down(why)),
             Probed::Skipped(why) => (None, Stored::Skipped(why)),
         };
         if let Some(mut path) = path {
             path.protocol = protocol_name(&job_root, method, candidate.name.as_str(), known);
             if let Some(slot) = job_table.upgrade().as_deref().and_then(|table| table.get(i)) {
-                let _ = slot.set(path);
+                *lock(slot) = Slot::Probed(path);
             }
         }
         stored
     });
     let mut kept = vec![false; count];
-    for (index, (candidate, result)) in candidates.iter().zip(&results).enumerate() {
-        let name = &candidate.name;
-        let path = table.get(index).and_then(OnceLock::get);
+    for (index, (slot, result)) in table.iter().zip(&results).enumerate() {
+        let slot = lock(slot);
+        let name = slot.name();
+        let path = match &*slot {
+            Slot::Probed(path) => Some(path),
+            _ => None,
+        };
         match (result, path) {
             (JobResult::Done(Stored::Path), Some(path)) => {
                 debug!(
@@ -355,6 +363,49 @@ fn probe_all(
     take_kept(table, &kept)
 }
 
+/// One path's place in the scan's table, from discovery to the result.
+enum Slot {
+    /// Found, with its TEST UNIT READY state (filled in by the dispatcher).
+    Waiting(Candidate, Prepared),
+    /// Its probe took it: running, or finished with nothing to keep.
+    Taken(crate::path::DevName),
+    /// Probed: usable, or down with a known WWID.
+    Probed(Path),
+}
+
+impl Slot {
+    fn name(&self) -> &str {
+        match self {
+            Slot::Waiting(candidate, _) => candidate.name.as_str(),
+            Slot::Taken(name) => name.as_str(),
+            Slot::Probed(path) => path.name.as_str(),
+        }
+    }
+
+    /// The candidate and its state for its probe, once.
+    fn take_waiting(&mut self) -> Option<(Candidate, Prepared)> {
+        let name = match self {
+            Slot::Waiting(candidate, _) => candidate.name.clone(),
+            _ => return None,
+        };
+        match core::mem::replace(self, Slot::Taken(name)) {
+            Slot::Waiting(candidate, prepared) => Some((candidate, prepared)),
+            _ => None,
+        }
+    }
+
+    fn into_path(self) -> Option<Path> {
+        match self {
+            Slot::Probed(path) => Some(path),
+            _ => None,
+        }
+    }
+}
+
+fn lock(slot: &Mutex<Slot>) -> std::sync::MutexGuard<'_, Slot> {
+    slot.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
 /// What a probe job left in the path table, for the report after the run.
 enum Stored {
     Path,
@@ -381,21 +432,28 @@ fn down_path(candidate: &Candidate, wwid: crate::identify::Wwid) -> Path {
 /// The stored paths whose jobs finished in time (`kept`), in order. When
 /// no abandoned job still holds the table, it becomes the result in place
 /// (same allocation); otherwise the kept paths are copied out of it.
-fn take_kept(table: Arc<Vec<OnceLock<Path>>>, kept: &[bool]) -> Vec<Path> {
+fn take_kept(table: Arc<Vec<Mutex<Slot>>>, kept: &[bool]) -> Vec<Path> {
     match Arc::try_unwrap(table) {
         Ok(mut table) => {
             for (slot, _) in table.iter_mut().zip(kept).filter(|(_, &keep)| !keep) {
-                slot.take();
+                *slot.get_mut().unwrap_or_else(|poisoned| poisoned.into_inner()) = Slot::Taken(Default::default());
             }
             // A plain filter_map over the vector's own iterator: std then
             // collects into the same allocation (a slot is no smaller than
             // a path), where a zip would build a second table.
-            table.into_iter().filter_map(OnceLock::into_inner).collect()
+            table
+                .into_iter()
+                .filter_map(|slot| slot.into_inner().unwrap_or_else(|poisoned| poisoned.into_inner()).into_path())
+                .collect()
         }
         Err(shared) => shared
             .iter()
             .zip(kept)
-            .filter_map(|(slot, &keep)| slot.get().filter(|_| keep).cloned())
+            .filter(|(_, &keep)| keep)
+            .filter_map(|(slot, _)| match &*lock(slot) {
+                Slot::Probed(path) => Some(path.clone()),
+                _ => None,
+            })
             .collect(),
     }
 }
@@ -425,16 +483,11 @@ fn probe_one(
     root: &FsPath,
     method: ScanMethod,
     candidate: &Candidate,
-    prepared: Option<Prepared>,
+    prepared: Prepared,
     options: &ProbeOptions,
     planner: &dyn Planner,
 ) -> Probed {
-    let Prepared { attrs, device, still_out, pretested } = prepared.unwrap_or(Prepared {
-        attrs: None,
-        device: None,
-        still_out: false,
-        pretested: Pretested::default(),
-    });
+    let Prepared { attrs, device, still_out, pretested } = prepared;
     let sysfs_attrs = match attrs {
         Some(attrs) => Some(attrs),
         None if method == ScanMethod::Sysfs => Some(sysfs::SysfsAttributes::new(root, &candidate.name)),
@@ -484,18 +537,30 @@ mod tests {
     use super::*;
     use crate::path::dev_name;
 
-    fn table(names: &[Option<&str>]) -> Arc<Vec<OnceLock<Path>>> {
+    fn table(names: &[Option<&str>]) -> Arc<Vec<Mutex<Slot>>> {
         let slots = names
             .iter()
             .map(|name| {
-                let slot = OnceLock::new();
-                if let Some(name) = name {
-                    let _ = slot.set(Path { name: dev_name(name).unwrap(), ..Path::default() });
-                }
-                slot
+                Mutex::new(match name {
+                    Some(name) => Slot::Probed(Path { name: dev_name(name).unwrap(), ..Path::default() }),
+                    None => Slot::Taken(dev_name("sdz").unwrap()),
+                })
             })
             .collect();
         Arc::new(slots)
+    }
+
+    fn candidate(name: &str) -> Candidate {
+        Candidate {
+            name: dev_name(name).unwrap(),
+            hctl: Default::default(),
+            devnum: Default::default(),
+            sectors: 2048,
+            sg: None,
+            handler: None,
+            block_size: 512,
+            node_name: Default::default(),
+        }
     }
 
     fn names(paths: &[Path]) -> Vec<&str> {
@@ -517,21 +582,31 @@ mod tests {
         let paths = take_kept(slots, &[false, true, false]);
         assert_eq!(names(&paths), ["sdb"]);
         // The late job can still store into its slot; nothing reads it.
-        assert!(held[2].set(Path::default()).is_ok());
+        *lock(&held[2]) = Slot::Probed(Path::default());
+    }
+
+    #[test]
+    fn a_slot_gives_its_candidate_to_one_probe_and_keeps_its_name() {
+        let prepared = Prepared { attrs: None, device: None, still_out: false, pretested: Pretested::default() };
+        let mut slot = Slot::Waiting(candidate("sdq"), prepared);
+        let (taken, _) = slot.take_waiting().unwrap();
+        assert_eq!(taken.name.as_str(), "sdq");
+        assert!(slot.take_waiting().is_none());
+        assert_eq!(slot.name(), "sdq");
+        assert!(slot.into_path().is_none());
+    }
+
+    #[test]
+    fn a_slot_holds_a_path_in_place() {
+        // take_kept turns the table into the result in its own allocation
+        // only when a slot is at least as large as a path.
+        assert!(core::mem::size_of::<Mutex<Slot>>() >= core::mem::size_of::<Path>());
+        assert_eq!(core::mem::align_of::<Mutex<Slot>>(), core::mem::align_of::<Path>());
     }
 
     #[test]
     fn a_down_path_keeps_its_identity_and_no_priority() {
-        let candidate = Candidate {
-            name: dev_name("sdq").unwrap(),
-            hctl: Default::default(),
-            devnum: Default::default(),
-            sectors: 2048,
-            sg: None,
-            handler: None,
-            block_size: 512,
-            node_name: Default::default(),
-        };
+        let candidate = candidate("sdq");
         let path = down_path(&candidate, "36001405abc".try_into().unwrap());
         assert_eq!((path.name.as_str(), path.sectors, path.wwid.as_str()), ("sdq", 2048, "36001405abc"));
         assert_eq!((path.state, path.priority), (PathState::Down, -1));

@@ -391,7 +391,12 @@ fn random_device_answers_never_break_a_probe() {
                     _ => reached.up += 1,
                 }
                 reached.alua += usize::from(path.tpgs);
-                reached.checkers.insert(path.checker.clone());
+                // The checker the plan chose for this usable path.
+                let checker = match &scenario.planner {
+                    PlannerChoice::Fixed { checker, .. } => checker.clone(),
+                    PlannerChoice::Defaults => "tur".to_owned(),
+                };
+                reached.checkers.insert(checker);
                 if let PlannerChoice::Fixed {
                     prio: PrioPlan::Device { prioritizer, .. },
                     ..

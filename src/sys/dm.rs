@@ -288,11 +288,17 @@ impl DeviceMapper {
 
     /// Every device-mapper device, sorted by name.
     pub fn list(&self) -> Result<Vec<MapInfo>, MapError> {
+        self.list_where(|_| true)
+    }
+
+    /// The device-mapper devices `keep` accepts, sorted by name; the
+    /// others' tables are dropped as soon as read.
+    pub fn list_where(&self, keep: impl Fn(&MapInfo) -> bool) -> Result<Vec<MapInfo>, MapError> {
         let devices = self.dm.list_devices().map_err(map_error("list maps"))?;
         let mut maps = Vec::new();
         for (name, _, _) in devices {
             // A device removed between list and info is simply gone.
-            if let Some(info) = self.by_name(&name.to_string())? {
+            if let Some(info) = self.by_name(&name.to_string())?.filter(|info| keep(info)) {
                 maps.push(info);
             }
         }
