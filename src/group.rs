@@ -193,7 +193,7 @@ pub fn coalesce(paths: &[Path], chosen: &[bool]) -> Result<Box<Coalesced>, Group
             result
                 .conflicts
                 .push(SizeConflict {
-                    wwid: lead.wwid.clone(),
+                    wwid: lead.wwid.to_wwid(),
                     paths: all,
                 })
                 .map_err(|_| GroupError::TooManyMaps)?;
@@ -205,7 +205,7 @@ pub fn coalesce(paths: &[Path], chosen: &[bool]) -> Result<Box<Coalesced>, Group
         result
             .maps
             .push(MapPlan {
-                wwid: lead.wwid.clone(),
+                wwid: lead.wwid.to_wwid(),
                 sectors: lead.sectors,
                 paths: members,
             })
@@ -315,7 +315,7 @@ mod tests {
             sectors,
             vendor: Default::default(),
             product: Default::default(),
-            wwid: w,
+            wwid: w.into(),
             state,
             priority,
             handler: None,

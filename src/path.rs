@@ -67,6 +67,79 @@ impl fmt::Display for NodeName {
     }
 }
 
+/// A path's WWID, on the heap at its own length: a path table holds a
+/// thousand of them, where the 128-byte [`Wwid`] buffer inline made a
+/// quarter of each path. Made from a [`Wwid`], so never longer.
+#[derive(Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct PathWwid(Box<str>);
+
+impl PathWwid {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The bounded form, for the coalescing tables.
+    pub fn to_wwid(&self) -> Wwid {
+        // Never longer than a Wwid: every PathWwid is made from one.
+        Wwid::try_from(self.as_str()).unwrap_or_default()
+    }
+}
+
+impl From<Wwid> for PathWwid {
+    fn from(wwid: Wwid) -> PathWwid {
+        PathWwid(wwid.as_str().into())
+    }
+}
+
+impl From<&Wwid> for PathWwid {
+    fn from(wwid: &Wwid) -> PathWwid {
+        PathWwid(wwid.as_str().into())
+    }
+}
+
+impl TryFrom<&str> for PathWwid {
+    type Error = ();
+
+    /// Up to a [`Wwid`]'s capacity.
+    fn try_from(text: &str) -> Result<PathWwid, ()> {
+        Wwid::try_from(text).map(PathWwid::from).map_err(|_| ())
+    }
+}
+
+impl PartialEq<str> for PathWwid {
+    fn eq(&self, other: &str) -> bool {
+        self.as_str() == other
+    }
+}
+
+impl PartialEq<Wwid> for PathWwid {
+    fn eq(&self, other: &Wwid) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl PartialEq<&str> for PathWwid {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+impl fmt::Display for PathWwid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl fmt::Debug for PathWwid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
 /// SCSI address: host, channel, target id, LUN.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Hctl {
@@ -158,7 +231,7 @@ pub struct Path {
     pub sectors: u64,
     pub vendor: String<8>,
     pub product: String<16>,
-    pub wwid: Wwid,
+    pub wwid: PathWwid,
     pub state: PathState,
     /// Path priority as multipath-tools computes it (ALUA or constant 1).
     pub priority: i32,
@@ -209,8 +282,22 @@ mod tests {
 
     #[test]
     fn path_size() {
-        // 744 bytes with the 224-byte buffer the node name had.
+        // 744 bytes with the 224-byte node name buffer, 504 with the
+        // 128-byte WWID buffer; the scan table's slot holds a path or a
+        // candidate with its TEST UNIT READY state (384 bytes).
         println!("size_of::<Path>() = {}", core::mem::size_of::<Path>());
-        assert!(core::mem::size_of::<Path>() <= 744 - 224 + 16);
+        assert!(core::mem::size_of::<Path>() <= 384);
+    }
+
+    #[test]
+    fn path_wwids_are_bounded_like_wwids() {
+        let wwid = PathWwid::try_from("36001405abc").unwrap();
+        assert_eq!(wwid, "36001405abc");
+        assert_eq!(wwid.to_wwid().as_str(), "36001405abc");
+        assert_eq!(wwid.to_string(), "36001405abc");
+        assert_eq!(format!("{wwid:?}"), "\"36001405abc\"");
+        assert!(PathWwid::try_from("x".repeat(128).as_str()).is_ok());
+        assert!(PathWwid::try_from("x".repeat(129).as_str()).is_err());
+        assert!(PathWwid::default().is_empty());
     }
 }

@@ -387,7 +387,7 @@ pub fn probe_pretested(
         sectors: candidate.sectors,
         vendor: inquiry.vendor,
         product: inquiry.product,
-        wwid,
+        wwid: wwid.into(),
         state,
         priority,
         handler: candidate.handler.clone(),

@@ -421,7 +421,7 @@ fn down_path(candidate: &Candidate, wwid: crate::identify::Wwid) -> Path {
         hctl: candidate.hctl,
         devnum: candidate.devnum,
         sectors: candidate.sectors,
-        wwid,
+        wwid: wwid.into(),
         state: PathState::Down,
         // No priority is asked of a down path: 0.9.4's PRIO_UNDEF.
         priority: -1,

@@ -190,7 +190,6 @@ impl ParsedTable {
 mod tests {
     use super::*;
     use crate::group::PathGroup;
-    use crate::identify::Wwid;
     use crate::path::{dev_name, DevNum, Hctl, PathState};
 
     fn path(minor: u32, tpgs: bool, handler: Option<&str>) -> Path {
@@ -201,7 +200,7 @@ mod tests {
             sectors: 16384,
             vendor: Default::default(),
             product: Default::default(),
-            wwid: Wwid::new(),
+            wwid: Default::default(),
             state: PathState::Up,
             priority: 50,
             handler: handler.map(|h| h.try_into().unwrap()),
