@@ -312,6 +312,9 @@ fn run_round(settings: &Settings, setup: &Arc<Setup>, first: bool) -> Round {
     }
     let loaded = Instant::now();
     debug!("timing: names, tables and loads of {} maps: {} ms", coalesced.maps.len(), ms(scanned, loaded));
+    // Done with: the partition stage's threads do not stack on top of the
+    // path table (a thousand paths) and the round's listing.
+    drop((coalesced, chosen, claims, blacklisted, paths, existing));
     if let (Some(dm), false) = (&dm, partitioned.is_empty()) {
         let partition_options = PartitionOptions {
             dry_run: settings.dry_run,
