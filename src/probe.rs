@@ -139,9 +139,10 @@ pub struct Candidate {
     pub sg: Option<SgNode>,
     /// Hardware handler attached by the kernel (sysfs `dh_state`).
     pub handler: Option<String<16>>,
-    /// Logical block size in bytes (sysfs `queue/logical_block_size`, else
-    /// 512): what the read checkers read one of.
-    pub block_size: u32,
+    /// Logical block size in bytes: what the read checkers read one of.
+    /// `None` from the sysfs scan: `queue/logical_block_size` is read only
+    /// when such a checker runs (most paths use `tur`).
+    pub block_size: Option<u32>,
     /// The target's node name (sysfs scan; empty from the ioctl scan).
     pub node_name: crate::path::NodeName,
 }
@@ -355,7 +356,12 @@ pub fn probe_pretested(
     let plan = planner.plan(&identity);
     // A path the checker calls down is still identified: it joins its map
     // as a failed path (0.9.4 coalesces PATH_DOWN paths with a WWID).
-    let (state, fault) = match checked_state(&plan.checker, tur, transport, options, candidate.block_size) {
+    let block_size = || {
+        candidate
+            .block_size
+            .unwrap_or_else(|| crate::discover::sysfs::logical_block_size(root, candidate.name.as_str()))
+    };
+    let (state, fault) = match checked_state(&plan.checker, tur, transport, options, block_size) {
         Ok(state) => (state, std::string::String::new()),
         Err(why) => (PathState::Faulty, why),
     };
@@ -590,12 +596,12 @@ fn checked_state(
     tur: Result<PathState, TurFailure>,
     transport: &dyn ScsiTransport,
     options: &ProbeOptions,
-    block_size: u32,
+    block_size: impl FnOnce() -> u32,
 ) -> Result<PathState, std::string::String> {
     match Checker::from_name(checker) {
         Some(Checker::None) => Ok(PathState::Up),
         Some(Checker::Tur) | None => tur.map_err(|failure| failure.why),
-        Some(other) => checker::check_bounded(other, transport, options.timeout, block_size, options.tur_attempts),
+        Some(other) => checker::check_bounded(other, transport, options.timeout, block_size(), options.tur_attempts),
     }
 }
 
@@ -809,7 +815,7 @@ mod tests {
             sectors: 16384,
             sg: Some(SgNode { name: dev_name("sg0").unwrap(), devnum: DevNum { major: 21, minor: 0 } }),
             handler: None,
-            block_size: 512,
+            block_size: Some(512),
             node_name: Default::default(),
         }
     }

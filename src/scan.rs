@@ -558,7 +558,7 @@ mod tests {
             sectors: 2048,
             sg: None,
             handler: None,
-            block_size: 512,
+            block_size: Some(512),
             node_name: Default::default(),
         }
     }

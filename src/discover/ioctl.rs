@@ -111,7 +111,7 @@ pub fn scan(root: &Path, options: ScanOptions, multipath_members: &[DevNum]) -> 
                 sectors: sd.sectors,
                 sg: sg.map(|sg| SgNode { name: sg.name.clone(), devnum: sg.devnum }),
                 handler: None,
-                block_size: 512,
+                block_size: Some(512),
                 // No sysfs, no transport to name the target by.
                 node_name: Default::default(),
             },

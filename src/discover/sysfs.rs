@@ -388,9 +388,11 @@ fn candidate_with(
     context: &mut Context<'_>,
 ) -> Result<Candidate, std::string::String> {
     let disk = Dir::open(root.join("sys/block").join(name));
-    let devnum = disk
-        .read_text(c"dev")
-        .and_then(|t| DevNum::parse(&t))
+    // /proc/partitions, read once for all disks, gives what `dev` would.
+    let devnum = context
+        .listed
+        .and_then(|listed| listed.lettered_devnum(name))
+        .or_else(|| disk.read_text(c"dev").and_then(|t| DevNum::parse(&t)))
         .ok_or("no readable dev attribute")?;
     let sectors: u64 = disk
         .read_text(c"size")
@@ -444,11 +446,8 @@ fn candidate_with(
         sectors,
         sg,
         handler,
-        // The read checkers read one logical block.
-        block_size: disk
-            .read_text(c"queue/logical_block_size")
-            .and_then(|t| t.trim().parse().ok())
-            .unwrap_or(512),
+        // Read by the probe if a read checker needs it.
+        block_size: None,
         node_name: Default::default(),
     })
 }
@@ -524,6 +523,14 @@ fn read_text(path: &Path) -> Option<std::string::String> {
     let mut buf = [0u8; 256];
     let n = read_into(path, &mut buf)?;
     core::str::from_utf8(&buf[..n]).ok().map(str::to_owned)
+}
+
+/// Logical block size of disk `name` (sysfs `queue/logical_block_size`),
+/// 512 when it cannot be read: what the read checkers read one of.
+pub fn logical_block_size(root: &Path, name: &str) -> u32 {
+    read_text(&root.join("sys/block").join(name).join("queue/logical_block_size"))
+        .and_then(|text| text.trim().parse().ok())
+        .unwrap_or(512)
 }
 
 /// Reads a whole (small) attribute into `buf`; `None` if absent or unreadable.
@@ -755,6 +762,20 @@ mod tests {
         let names: Vec<&str> = found.candidates.iter().map(|c| c.name.as_str()).collect();
         assert_eq!(names, ["sdaa"]);
         assert!(found.passed_over[0].1.contains("sda1 is mounted"));
+    }
+
+    #[test]
+    fn device_numbers_come_from_proc_partitions_else_from_sysfs() {
+        let tree = Tree::new("devnum-listed");
+        tree.disk("sda", "0:0:0:0", 0, "0", "sg0");
+        tree.disk("sdb", "0:0:0:1", 16, "0", "sg1");
+        // sda's `dev` is not read when /proc/partitions lists it; sdb is
+        // not listed there, so its `dev` is.
+        fs::remove_file(tree.root.join("sys/block/sda/dev")).unwrap();
+        tree.write("proc/partitions", "major minor  #blocks  name\n\n   8 0 8192 sda\n");
+        let found = scan(&tree.root).unwrap();
+        let devnums: Vec<(&str, std::string::String)> = found.candidates.iter().map(|c| (c.name.as_str(), c.devnum.to_string())).collect();
+        assert_eq!(devnums, [("sda", "8:0".to_owned()), ("sdb", "8:16".to_owned())]);
     }
 
     #[test]

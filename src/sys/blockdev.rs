@@ -65,12 +65,21 @@ pub struct Listed {
     names: std::collections::HashMap<crate::path::DevNum, String>,
     /// Disk name -> what looks like its partitions (`sda1`, `nvme0n1p1`).
     parts: std::collections::HashMap<String, Vec<(String, crate::path::DevNum)>>,
+    /// Name -> device number of the devices whose names end in a letter
+    /// (`sda`; not `sda1`, `nvme0n1`): the scan's SCSI disks.
+    lettered: std::collections::HashMap<String, crate::path::DevNum>,
 }
 
 impl Listed {
     /// The name of block device `devnum` (`8:0`).
     pub fn name_of(&self, devnum: &str) -> Option<&str> {
         self.names.get(&crate::path::DevNum::parse(devnum)?).map(String::as_str)
+    }
+
+    /// The device number of `name` (a name ending in a letter, as SCSI
+    /// disks' do): what its sysfs `dev` says, without opening it.
+    pub fn lettered_devnum(&self, name: &str) -> Option<crate::path::DevNum> {
+        self.lettered.get(name).copied()
     }
 
     /// What is named as a partition of disk `name`, with device numbers
@@ -92,6 +101,9 @@ pub fn proc_partitions(root: &Path) -> Option<Listed> {
         let (Ok(major), Ok(minor)) = (major.parse(), minor.parse()) else { continue };
         listed.names.insert(crate::path::DevNum { major, minor }, name.to_owned());
         let base = name.trim_end_matches(|c: char| c.is_ascii_digit());
+        if base.len() == name.len() {
+            listed.lettered.insert(name.to_owned(), crate::path::DevNum { major, minor });
+        }
         if base.is_empty() || base.len() == name.len() {
             continue;
         }
@@ -235,6 +247,12 @@ mod tests {
         assert_eq!(listed.name_of("65:160"), Some("sdaa"));
         assert_eq!(listed.name_of("8:1"), Some("sda1"));
         assert_eq!(listed.name_of("8:2"), None);
+        use crate::path::DevNum;
+        assert_eq!(listed.lettered_devnum("sdaa"), Some(DevNum { major: 65, minor: 160 }));
+        assert_eq!(listed.lettered_devnum("sda"), Some(DevNum { major: 8, minor: 0 }));
+        assert_eq!(listed.lettered_devnum("sda1"), None);
+        assert_eq!(listed.lettered_devnum("nvme0n1"), None);
+        assert_eq!(listed.lettered_devnum("sdb"), None);
         assert_eq!(partitions_listed(&root.0, "sda", &listed), [("sda1".to_string(), 1)]);
         assert_eq!(partitions_listed(&root.0, "nvme0n1", &listed), [("nvme0n1p1".to_string(), 1)]);
         assert!(partitions_listed(&root.0, "sdaa", &listed).is_empty());

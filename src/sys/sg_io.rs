@@ -6,10 +6,10 @@
 //! SCSI error handler (see [`SgDevice`]).
 
 use std::cell::Cell;
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io;
 use std::os::fd::AsRawFd;
-use std::os::unix::fs::{FileTypeExt, MetadataExt, OpenOptionsExt};
+use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -75,12 +75,14 @@ impl SgDevice {
     /// (SG_IO). What was opened is checked on the open file: write(2) on
     /// a block node would write the disk, so it is never used there.
     pub fn open(node: &Path) -> Result<SgDevice, TransportError> {
-        let open = |write: bool| {
-            OpenOptions::new()
-                .read(true)
-                .write(write)
-                .custom_flags(libc::O_NONBLOCK | libc::O_CLOEXEC)
-                .open(node)
+        // rustix's open is the bare system call: musl's adds an fcntl for
+        // O_CLOEXEC, one more call per path and round.
+        let open = |write: bool| -> io::Result<File> {
+            use rustix::fs::{Mode, OFlags};
+            let access = if write { OFlags::RDWR } else { OFlags::RDONLY };
+            rustix::fs::open(node, access | OFlags::NONBLOCK | OFlags::CLOEXEC, Mode::empty())
+                .map(File::from)
+                .map_err(io::Error::from)
         };
         if let Ok(file) = open(true) {
             if is_sg_node(&file) {
@@ -356,7 +358,9 @@ pub fn test_unit_ready_each(nodes: &[Option<&Path>], timeout: Duration, window: 
                 outcome(index, TurOutcome::Answered(Err(e), None));
                 continue;
             }
-            let mut event = libc::epoll_event { events: libc::EPOLLIN as u32, u64: slot as u64 };
+            // One-shot: a node that answered is disarmed by the kernel and
+            // leaves the set when its probe closes it, without a call here.
+            let mut event = libc::epoll_event { events: (libc::EPOLLIN | libc::EPOLLONESHOT) as u32, u64: slot as u64 };
             // SAFETY: valid epoll and device descriptors, a valid event.
             if unsafe { libc::epoll_ctl(epoll, libc::EPOLL_CTL_ADD, device.file.as_raw_fd(), &mut event) } < 0 {
                 // Not watchable: wait for this one alone.
@@ -416,7 +420,6 @@ pub fn test_unit_ready_each(nodes: &[Option<&Path>], timeout: Duration, window: 
         for event in events.iter().take(ready) {
             let slot = usize::try_from(event.u64).unwrap_or(usize::MAX);
             let Some((device, mut flight)) = flights.get_mut(slot).and_then(Option::take) else { continue };
-            unwatch(&device);
             in_flight -= 1;
             let result = match device.collect(&mut flight.hdr, flight.deadline, true) {
                 Ok(true) => TurOutcome::Answered(Ok(completion(&flight.hdr, &flight.sense, 0)), Some(device)),

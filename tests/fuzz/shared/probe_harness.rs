@@ -410,7 +410,7 @@ pub fn candidate(block_size: u32, handler: bool) -> Candidate {
         } else {
             None
         },
-        block_size,
+        block_size: Some(block_size),
         node_name: Default::default(),
     }
 }
@@ -782,7 +782,7 @@ impl Encoder {
         self.0.push(s.options.tur_attempts);
         let block = BLOCK_SIZES
             .iter()
-            .position(|&b| b == s.candidate.block_size)
+            .position(|&b| Some(b) == s.candidate.block_size)
             .expect("block size in BLOCK_SIZES");
         self.0.push(block as u8);
         self.0
