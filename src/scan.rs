@@ -120,7 +120,8 @@ fn report_passed_over(discovery: &Discovery) {
 const FD_RESERVE: usize = 64;
 
 /// TEST UNIT READY commands in flight at once, per probe job (`-j`), and
-/// at least.
+/// at least: 64 hung paths (one host in error recovery) must leave room
+/// for the others even with a small `-j`.
 const TUR_WINDOW_PER_JOB: usize = 8;
 const TUR_WINDOW_MIN: usize = 128;
 
