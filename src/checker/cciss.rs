@@ -42,15 +42,8 @@ pub fn run(transport: &dyn ScsiTransport, settings: &Settings) -> Verdict {
 mod tests {
     use super::*;
     use crate::transport::fake::{Answer, FakeTransport};
-    use std::time::Duration;
 
-    fn settings() -> Settings {
-        Settings {
-            timeout: Duration::from_secs(1),
-            block_size: 512,
-            max_attempts: u8::MAX,
-        }
-    }
+    use crate::checker::test_settings as settings;
 
     #[test]
     fn only_clean_is_up() {

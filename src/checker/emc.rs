@@ -147,7 +147,6 @@ mod tests {
     use super::*;
     use crate::transport::fake::{Answer, FakeTransport};
     use crate::transport::status;
-    use std::time::Duration;
 
     const INQ: u8 = 0x12;
     const READ10: u8 = 0x28;
@@ -167,13 +166,7 @@ mod tests {
         p
     }
 
-    fn settings() -> Settings {
-        Settings {
-            timeout: Duration::from_secs(1),
-            block_size: 512,
-            max_attempts: u8::MAX,
-        }
-    }
+    use crate::checker::test_settings as settings;
 
     fn down_with(v: &PageC0, text: &str) -> bool {
         matches!(v, PageC0::Down(s) if s.contains(text))

@@ -80,18 +80,11 @@ mod tests {
     use super::*;
     use crate::transport::fake::{Answer, FakeTransport};
     use crate::transport::status;
-    use std::time::Duration;
 
     const INQ: u8 = 0x12;
     const TUR: u8 = 0x00;
 
-    fn settings() -> Settings {
-        Settings {
-            timeout: Duration::from_secs(1),
-            block_size: 512,
-            max_attempts: u8::MAX,
-        }
-    }
+    use crate::checker::test_settings as settings;
 
     fn with_tur(tur: Answer) -> FakeTransport {
         FakeTransport::new()

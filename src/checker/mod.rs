@@ -116,6 +116,17 @@ pub struct Settings {
     pub max_attempts: u8,
 }
 
+/// The settings the checkers' unit tests share: a 1 s timeout, 512-byte
+/// blocks, the checker's own attempt counts.
+#[cfg(test)]
+pub(crate) fn test_settings() -> Settings {
+    Settings {
+        timeout: Duration::from_secs(1),
+        block_size: 512,
+        max_attempts: u8::MAX,
+    }
+}
+
 impl Settings {
     /// The attempts for a command whose multipath-tools budget is `own`.
     pub fn attempts(&self, own: u8) -> u8 {

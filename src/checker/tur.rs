@@ -104,7 +104,6 @@ pub fn run(transport: &dyn ScsiTransport, settings: &Settings) -> Verdict {
 mod tests {
     use super::*;
     use crate::transport::fake::{Answer, FakeTransport};
-    use std::time::Duration;
 
     fn v(answer: Answer) -> Verdict {
         verdict(&answer.completion, true)
@@ -114,13 +113,7 @@ mod tests {
         matches!(v, Verdict::Down(_))
     }
 
-    fn settings() -> Settings {
-        Settings {
-            timeout: Duration::from_secs(1),
-            block_size: 512,
-            max_attempts: u8::MAX,
-        }
-    }
+    use crate::checker::test_settings as settings;
 
     #[test]
     fn good_is_up() {
