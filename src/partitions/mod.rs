@@ -104,13 +104,7 @@ mod tests {
     use super::testimage::{self, SparseDisk};
     use super::*;
 
-    fn part(number: u32, start: u64, sectors: u64) -> Partition {
-        Partition {
-            number,
-            start,
-            sectors,
-        }
-    }
+    use super::testimage::part;
 
     #[test]
     fn layout_checks() {

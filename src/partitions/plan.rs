@@ -61,13 +61,7 @@ mod tests {
 
     const WWID: &str = "3600140531e2f3c1e9b14b5db6e7a8f90";
 
-    fn part(number: u32, start: u64, sectors: u64) -> Partition {
-        Partition {
-            number,
-            start,
-            sectors,
-        }
-    }
+    use crate::partitions::testimage::part;
 
     #[test]
     fn names_uuids_and_tables() {
