@@ -140,7 +140,7 @@ fn run_round(settings: &Settings, setup: &Arc<Setup>, first: bool) -> Round {
         _ => (Vec::new(), false),
     };
     let ioctl_scan = settings.scan.resolve(&settings.root) == ScanMethod::Ioctl;
-    let mut listed_early = ioctl_scan.then(list_multipath_maps);
+    let listed_early = ioctl_scan.then(list_multipath_maps);
     let members = match &listed_early {
         Some((existing, _)) => load::members_of(existing),
         None => Vec::new(),
@@ -165,7 +165,7 @@ fn run_round(settings: &Settings, setup: &Arc<Setup>, first: bool) -> Round {
     };
     let scanned = Instant::now();
     debug!("timing: scan and probe of {} paths: {} ms", paths.len(), ms(started, scanned));
-    let (existing, listed): (Vec<MapInfo>, bool) = listed_early.take().unwrap_or_else(list_multipath_maps);
+    let (existing, listed): (Vec<MapInfo>, bool) = listed_early.unwrap_or_else(list_multipath_maps);
     let wwids = wwids::read(&settings.root, &setup.wwids_file);
     setup::report(&wwids.1);
     let wwids = wwids.0;

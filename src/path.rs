@@ -78,10 +78,6 @@ impl PathWwid {
         &self.0
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-
     /// The bounded form, for the coalescing tables.
     pub fn to_wwid(&self) -> Wwid {
         // Never longer than a Wwid: every PathWwid is made from one.
@@ -95,12 +91,6 @@ impl From<Wwid> for PathWwid {
     }
 }
 
-impl From<&Wwid> for PathWwid {
-    fn from(wwid: &Wwid) -> PathWwid {
-        PathWwid(wwid.as_str().into())
-    }
-}
-
 impl TryFrom<&str> for PathWwid {
     type Error = ();
 
@@ -110,21 +100,9 @@ impl TryFrom<&str> for PathWwid {
     }
 }
 
-impl PartialEq<str> for PathWwid {
-    fn eq(&self, other: &str) -> bool {
-        self.as_str() == other
-    }
-}
-
 impl PartialEq<Wwid> for PathWwid {
     fn eq(&self, other: &Wwid) -> bool {
         self.as_str() == other.as_str()
-    }
-}
-
-impl PartialEq<&str> for PathWwid {
-    fn eq(&self, other: &&str) -> bool {
-        self.as_str() == *other
     }
 }
 
@@ -292,12 +270,12 @@ mod tests {
     #[test]
     fn path_wwids_are_bounded_like_wwids() {
         let wwid = PathWwid::try_from("36001405abc").unwrap();
-        assert_eq!(wwid, "36001405abc");
+        assert_eq!(wwid.as_str(), "36001405abc");
         assert_eq!(wwid.to_wwid().as_str(), "36001405abc");
         assert_eq!(wwid.to_string(), "36001405abc");
         assert_eq!(format!("{wwid:?}"), "\"36001405abc\"");
         assert!(PathWwid::try_from("x".repeat(128).as_str()).is_ok());
         assert!(PathWwid::try_from("x".repeat(129).as_str()).is_err());
-        assert!(PathWwid::default().is_empty());
+        assert!(PathWwid::default().as_str().is_empty());
     }
 }

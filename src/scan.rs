@@ -184,7 +184,7 @@ fn probe_all(
     let mut nodes: Vec<Option<std::path::PathBuf>> = Vec::with_capacity(count);
     let mut slots: Vec<Mutex<Slot>> = Vec::with_capacity(count);
     {
-        let mut hung = HUNG.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut hung = lock(&HUNG);
         // Commands given up in earlier rounds that have come back since.
         hung.retain_mut(|(_, pending)| !pending.returned());
         for (i, candidate) in candidates.into_iter().enumerate() {
@@ -251,7 +251,7 @@ fn probe_all(
                         TurOutcome::Abandoned(pending) => {
                             p.pretested.tur = Some(Ok(sg_io::not_answered()));
                             p.still_out = true;
-                            HUNG.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).push((candidate.devnum, pending));
+                            lock(&HUNG).push((candidate.devnum, pending));
                         }
                     }
                 }
@@ -268,7 +268,7 @@ fn probe_all(
     // On its own thread, so the probes run while the answers come in; if
     // no thread can be made, all the commands go first, from this one.
     let dispatch = Arc::new(Mutex::new(Some(dispatch)));
-    let take = |slot: &Mutex<Option<_>>| slot.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).take();
+    let take = |slot: &Mutex<Option<_>>| lock(slot).take();
     let spawned = {
         let dispatch = Arc::clone(&dispatch);
         std::thread::Builder::new()
@@ -403,8 +403,10 @@ impl Slot {
     }
 }
 
-fn lock(slot: &Mutex<Slot>) -> std::sync::MutexGuard<'_, Slot> {
-    slot.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+/// Locks `mutex`; a poisoned one is used as it is (its data is whole:
+/// every critical section here is a plain store or take).
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// What a probe job left in the path table, for the report after the run.

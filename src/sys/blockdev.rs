@@ -103,8 +103,9 @@ pub fn proc_partitions(root: &Path) -> Option<Listed> {
         let base = name.trim_end_matches(|c: char| c.is_ascii_digit());
         if base.len() == name.len() {
             listed.lettered.insert(name.to_owned(), crate::path::DevNum { major, minor });
+            continue;
         }
-        if base.is_empty() || base.len() == name.len() {
+        if base.is_empty() {
             continue;
         }
         for disk in [Some(base), base.strip_suffix('p')].into_iter().flatten() {
