@@ -156,6 +156,30 @@ impl ScsiTransport for Unanswered {
     }
 }
 
+/// Indices of `keys` taking one of each key in turn (keys in the order
+/// they first appear, each key's indices in their own order): `[0, 0, 1]`
+/// gives `[0, 2, 1]`.
+fn round_robin(keys: &[u32]) -> Vec<usize> {
+    let mut distinct: Vec<u32> = Vec::new();
+    // Each index's rank among the indices of its key.
+    let mut ranked: Vec<(usize, usize, usize)> = Vec::with_capacity(keys.len());
+    let mut seen: Vec<usize> = Vec::new();
+    for (i, key) in keys.iter().enumerate() {
+        let k = match distinct.iter().position(|d| d == key) {
+            Some(k) => k,
+            None => {
+                distinct.push(*key);
+                seen.push(0);
+                distinct.len() - 1
+            }
+        };
+        ranked.push((seen[k], k, i));
+        seen[k] += 1;
+    }
+    ranked.sort_unstable();
+    ranked.into_iter().map(|(_, _, i)| i).collect()
+}
+
 /// Probes every candidate concurrently; returns the usable and stale paths
 /// in discovery order, each with its candidate's index (stale ones are
 /// reported and dropped here).
@@ -182,6 +206,7 @@ fn probe_all(
     let nodes_need = count + settings.jobs + FD_RESERVE;
     let keep_dirs = raise_fd_limit(nodes_need + count) >= nodes_need + count;
     let mut nodes: Vec<Option<std::path::PathBuf>> = Vec::with_capacity(count);
+    let mut hosts: Vec<u32> = Vec::with_capacity(count);
     let mut slots: Vec<Mutex<Slot>> = Vec::with_capacity(count);
     {
         let mut hung = lock(&HUNG);
@@ -210,6 +235,7 @@ fn probe_all(
                 _ => None,
             };
             nodes.push(node);
+            hosts.push(candidate.hctl.host);
             let prepared = Prepared { attrs, device: None, still_out, pretested };
             slots.push(Mutex::new(Slot::Waiting(candidate, prepared)));
         }
@@ -229,6 +255,12 @@ fn probe_all(
     // flood with TASK SET FULL. Paths that never answer hold their slot
     // one timeout, the others keep flowing through the rest.
     let window = settings.jobs.saturating_mul(TUR_WINDOW_PER_JOB).max(TUR_WINDOW_MIN);
+    // Host by host in turn: a host whose paths never answer (an HBA or a
+    // fabric in error recovery) gets its commands out early, so its
+    // timeouts run while the other hosts' paths are probed; and each HBA
+    // carries its share of the flood.
+    let order = round_robin(&hosts);
+    drop(hosts);
     // Weak, here and in the jobs: a thread that outlives the run by a
     // moment, or a job abandoned for its budget, must not keep the table
     // from becoming the result.
@@ -237,7 +269,7 @@ fn probe_all(
         let started = settings.started;
         move || {
             let node_refs: Vec<Option<&FsPath>> = nodes.iter().map(|n| n.as_deref()).collect();
-            sg_io::test_unit_ready_each(&node_refs, options.timeout, window, |i, outcome| {
+            sg_io::test_unit_ready_each(&node_refs, &order, options.timeout, window, |i, outcome| {
                 let table = table.upgrade();
                 let mut slot = table.as_deref().and_then(|t| t.get(i)).map(lock);
                 if let Some(Slot::Waiting(candidate, p)) = slot.as_deref_mut() {
@@ -539,6 +571,22 @@ fn make_path_nodes(root: &FsPath, candidates: &[Candidate]) {
 mod tests {
     use super::*;
     use crate::path::dev_name;
+
+    #[test]
+    fn test_unit_ready_goes_to_the_hosts_in_turn() {
+        // Hosts 3, 3, 3, 5, 5, 4: one of each host in turn, each host's
+        // paths in discovery order.
+        assert_eq!(round_robin(&[3, 3, 3, 5, 5, 4]), [0, 3, 5, 1, 4, 2]);
+        // The last host's paths, all at the end of discovery, come early.
+        let hosts: Vec<u32> = (0..20).map(|i| if i < 16 { i % 4 } else { 9 }).collect();
+        let order = round_robin(&hosts);
+        let first_ten: Vec<u32> = order[..10].iter().map(|&i| hosts[i]).collect();
+        assert_eq!(first_ten, [0, 1, 2, 3, 9, 0, 1, 2, 3, 9]);
+        let mut sorted = order.clone();
+        sorted.sort_unstable();
+        assert_eq!(sorted, (0..20).collect::<Vec<_>>(), "a permutation");
+        assert!(round_robin(&[]).is_empty());
+    }
 
     fn table(names: &[Option<&str>]) -> Arc<Vec<Mutex<Slot>>> {
         let slots = names

@@ -289,15 +289,24 @@ pub enum TurOutcome {
     Abandoned(Pending),
 }
 
-/// Opens each sg node and sends TEST UNIT READY, at most `window` in
-/// flight, collecting each answer within `timeout` of its sending: N nodes
-/// that never answer cost about one timeout in all, not N. Each outcome is
-/// handed to `outcome` as soon as it is known, with the node's index, so
-/// the path's probe can start while others are still out (its node stays
-/// open for it): nodes not asked first, then in the order the answers
-/// come, the unanswered ones last. Every index gets exactly one outcome.
-pub fn test_unit_ready_each(nodes: &[Option<&Path>], timeout: Duration, window: usize, mut outcome: impl FnMut(usize, TurOutcome)) {
-    let asked: Vec<(usize, &Path)> = nodes.iter().enumerate().filter_map(|(i, n)| n.map(|n| (i, n))).collect();
+/// Opens each sg node and sends TEST UNIT READY, in the order of `order`
+/// (indices into `nodes`; any index it leaves out follows in index order),
+/// at most `window` in flight, collecting each answer within `timeout` of
+/// its sending: N nodes that never answer cost about one timeout in all,
+/// not N. Each outcome is handed to `outcome` as soon as it is known, with
+/// the node's index, so the path's probe can start while others are still
+/// out (its node stays open for it): nodes not asked first, then in the
+/// order the answers come, the unanswered ones last. Every index gets
+/// exactly one outcome.
+pub fn test_unit_ready_each(
+    nodes: &[Option<&Path>],
+    order: &[usize],
+    timeout: Duration,
+    window: usize,
+    mut outcome: impl FnMut(usize, TurOutcome),
+) {
+    let asked: Vec<(usize, &Path)> =
+        complete_order(order, nodes.len()).into_iter().filter_map(|i| nodes[i].map(|n| (i, n))).collect();
     for (i, node) in nodes.iter().enumerate() {
         if node.is_none() {
             outcome(i, TurOutcome::NotAsked);
@@ -433,6 +442,22 @@ pub fn test_unit_ready_each(nodes: &[Option<&Path>], timeout: Duration, window: 
     unsafe { libc::close(epoll) };
 }
 
+/// `order` made a permutation of `0..len`: indices out of range or seen
+/// before are dropped, and the ones it leaves out follow in index order.
+fn complete_order(order: &[usize], len: usize) -> Vec<usize> {
+    let mut seen = vec![false; len];
+    let mut complete = Vec::with_capacity(len);
+    for i in order.iter().copied().chain(0..len) {
+        if let Some(flag) = seen.get_mut(i) {
+            if !*flag {
+                *flag = true;
+                complete.push(i);
+            }
+        }
+    }
+    complete
+}
+
 /// The completion of a command that was given up (see [`no_answer`]).
 pub fn not_answered() -> Completion {
     no_answer()
@@ -462,5 +487,19 @@ fn empty_header() -> SgIoHdr {
         resid: 0,
         duration: 0,
         info: 0,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::complete_order;
+
+    #[test]
+    fn dispatch_order_is_completed_into_a_permutation() {
+        assert_eq!(complete_order(&[2, 0], 4), [2, 0, 1, 3]);
+        assert_eq!(complete_order(&[], 3), [0, 1, 2]);
+        // Out of range and repeated indices are dropped.
+        assert_eq!(complete_order(&[7, 1, 1, 0], 3), [1, 0, 2]);
+        assert!(complete_order(&[0, 1], 0).is_empty());
     }
 }
