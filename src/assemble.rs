@@ -224,6 +224,8 @@ fn run_round(settings: &Settings, setup: &Arc<Setup>, first: bool) -> Round {
     let queueing_allowed = settings.queue_without_daemon || multipathd::running();
     // Maps whose partition tables are read, all at once, after the loop.
     let mut partitioned: Vec<(MapInfo, String)> = Vec::new();
+    // WWIDs of the maps made this round, for the wwids file.
+    let mut created: Vec<&str> = Vec::new();
     for plan in &coalesced.maps {
         let wwid = plan.wwid.as_str();
         let lead = &paths[plan.paths[0] as usize];
@@ -291,7 +293,7 @@ fn run_round(settings: &Settings, setup: &Arc<Setup>, first: bool) -> Round {
                     report!("{name}: 0 {} multipath {params}", plan.sectors);
                 }
                 if action == Action::Create {
-                    remember_wwid(setup, wwid);
+                    created.push(wwid);
                 }
                 round.maps.push((name.clone(), plan.paths.len()));
                 if let (Some(info), Some(dm)) = (info, &dm) {
@@ -310,6 +312,8 @@ fn run_round(settings: &Settings, setup: &Arc<Setup>, first: bool) -> Round {
             }
         }
     }
+    remember_wwids(setup, &created);
+    drop(created);
     let loaded = Instant::now();
     debug!("timing: names, tables and loads of {} maps: {} ms", coalesced.maps.len(), ms(scanned, loaded));
     // Done with: the partition stage's threads do not stack on top of the
@@ -603,13 +607,16 @@ fn map_name(
     }
 }
 
-/// Records a new map's WWID in the wwids file, as multipath does; a
+/// Records the new maps' WWIDs in the wwids file, as multipath does for
+/// each map it creates (in one write, after the round's loads); a
 /// read-only file system only warns.
-fn remember_wwid(setup: &Setup, wwid: &str) {
-    match wwids::remember(&setup.root, &setup.wwids_file, wwid) {
-        Ok(true) => debug!("{wwid}: added to {}", setup.wwids_file),
-        Ok(false) => {}
-        Err(e) => warn!("{wwid}: not recorded in {}: {e}", setup.wwids_file),
+fn remember_wwids(setup: &Setup, created: &[&str]) {
+    for (wwid, result) in created.iter().zip(wwids::remember_all(&setup.root, &setup.wwids_file, created)) {
+        match result {
+            Ok(true) => debug!("{wwid}: added to {}", setup.wwids_file),
+            Ok(false) => {}
+            Err(e) => warn!("{wwid}: not recorded in {}: {e}", setup.wwids_file),
+        }
     }
 }
 

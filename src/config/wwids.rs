@@ -181,20 +181,56 @@ pub fn read(root: &Path, file: &str) -> (Wwids, Vec<Diagnostic>) {
 /// locked). `Err` on a read-only file system (or any other failure):
 /// callers treat it as a warning, as 0.9.4 does.
 pub fn remember(root: &Path, file: &str, wwid: &str) -> Result<bool, String> {
-    let wwid = wwid.split('\0').next().unwrap_or_default();
-    let mut state = StateFile::open(root, file, HEADER)?;
-    let (wwids, _) = parse(&state.contents()?, file);
-    if wwids.contains(wwid) {
-        return Ok(false);
+    remember_all(root, file, &[wwid]).pop().unwrap_or(Ok(false))
+}
+
+/// [`remember`] for each WWID in turn, with the file opened, locked and
+/// read once and the new lines appended in one write: a round that makes
+/// a thousand maps does not read the growing file a thousand times. The
+/// file ends as calling [`remember`] for each would leave it; one result
+/// per WWID, in order.
+pub fn remember_all(root: &Path, file: &str, wwids: &[&str]) -> Vec<Result<bool, String>> {
+    if wwids.is_empty() {
+        return Vec::new();
     }
-    if !state.writable {
-        return Err(format!("wwids file {file} is read-only: cannot add {wwid}"));
+    let opened = StateFile::open(root, file, HEADER).and_then(|mut state| {
+        let text = state.contents()?;
+        Ok((state, text))
+    });
+    let (mut state, text) = match opened {
+        Ok(opened) => opened,
+        Err(e) => return wwids.iter().map(|_| Err(e.clone())).collect(),
+    };
+    // The reader runs over the file as each earlier WWID left it.
+    let mut known = Wwids { text };
+    let mut lines = Vec::new();
+    let mut results: Vec<Result<bool, String>> = wwids
+        .iter()
+        .map(|wwid| {
+            let wwid = wwid.split('\0').next().unwrap_or_default();
+            if known.contains(wwid) {
+                return Ok(false);
+            }
+            if !state.writable {
+                return Err(format!("wwids file {file} is read-only: cannot add {wwid}"));
+            }
+            if wwid.len() >= WWID_SIZE {
+                return Err(format!("WWID {wwid} is too long for the wwids file"));
+            }
+            let line = format!("/{wwid}/\n");
+            known.text.extend_from_slice(line.as_bytes());
+            lines.extend_from_slice(line.as_bytes());
+            Ok(true)
+        })
+        .collect();
+    if !lines.is_empty() {
+        if let Err(e) = state.append_line(&lines) {
+            for result in results.iter_mut().filter(|r| matches!(r, Ok(true))) {
+                *result = Err(e.clone());
+            }
+        }
     }
-    if wwid.len() >= WWID_SIZE {
-        return Err(format!("WWID {wwid} is too long for the wwids file"));
-    }
-    state.append_line(format!("/{wwid}/\n").as_bytes())?;
-    Ok(true)
+    results
 }
 
 #[cfg(test)]
@@ -279,6 +315,29 @@ mod tests {
         assert_eq!(mode & 0o077, 0, "file is private: {mode:o}");
         let (read_back, diags) = read(&root.0, DEFAULT_FILE);
         assert!(read_back.contains("3600b") && diags.is_empty());
+    }
+
+    #[test]
+    fn remembering_together_leaves_the_file_as_one_at_a_time() {
+        // A file whose last entry lacks its newline: both ways append
+        // right after it, as 0.9.4 does.
+        let start = format!("{HEADER}/3600a/\n/3600b/");
+        let batch = ["3600c", "3600a", "3600c", "3600b", "3600d"];
+        let one = TempRoot::new("wwids-one");
+        let all = TempRoot::new("wwids-all");
+        for root in [&one, &all] {
+            std::fs::create_dir_all(root.0.join("etc/multipath")).unwrap();
+            std::fs::write(root.0.join("etc/multipath/wwids"), &start).unwrap();
+        }
+        let singly: Vec<_> = batch.iter().map(|w| remember(&one.0, DEFAULT_FILE, w)).collect();
+        let together = remember_all(&all.0, DEFAULT_FILE, &batch);
+        assert_eq!(singly, together);
+        // The first 3600c lands on 3600b's line, where the reader never
+        // looks, so the second is added again: the quirk, both ways.
+        assert_eq!(together, [Ok(true), Ok(false), Ok(true), Ok(false), Ok(true)]);
+        let read = |root: &TempRoot| std::fs::read(root.0.join("etc/multipath/wwids")).unwrap();
+        assert_eq!(read(&one), read(&all));
+        assert!(remember_all(&all.0, DEFAULT_FILE, &[]).is_empty());
     }
 
     #[test]
