@@ -125,20 +125,31 @@ pub fn apply_known(
         let action = if renamed { Action::Rename } else { Action::Reload };
         return Ok((action, dm.by_uuid(uuid)?));
     }
-    if let Some(other) = dm.by_name(name)? {
-        return Err(MapError {
+    let name_taken = |dm: &DeviceMapper| -> Result<Option<MapError>, MapError> {
+        Ok(dm.by_name(name)?.map(|other| MapError {
             action: format!("create {name}"),
             errno: None,
             detail: format!(
                 "a device-mapper device of that name exists with UUID {:?}; left untouched",
                 other.uuid
             ),
-        });
+        }))
+    };
+    // With the round's listing in hand the kernel is not asked first: it
+    // refuses a name that is taken (EBUSY), and only then is it asked whose.
+    if dry_run || known.is_none() {
+        if let Some(taken) = name_taken(dm)? {
+            return Err(taken);
+        }
     }
     if dry_run {
         return Ok((Action::WouldCreate, None));
     }
-    let devnum = dm.create(name, uuid, sectors, target, params)?;
+    let devnum = match dm.create(name, uuid, sectors, target, params) {
+        Ok(devnum) => devnum,
+        Err(e) if e.errno == Some(nix::errno::Errno::EBUSY) => return Err(name_taken(dm)?.unwrap_or(e)),
+        Err(e) => return Err(e),
+    };
     // As the kernel now has it: no need to ask.
     let info = MapInfo {
         name: name.to_owned(),

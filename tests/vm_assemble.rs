@@ -141,6 +141,10 @@ section flush_one mpath-boot -f $name
 section missing mpath-boot -f $name
 section ls dmsetup ls
 section nodes ls /dev/mapper
+dmsetup create $name -u FOREIGN-$name --table "0 8 error" || exit 21
+section collide mpath-boot
+section collide_table dmsetup table $name
+section collide_info sh -c 'dmsetup info -c --noheadings -o name,uuid --separator " " | sort'
 "#,
         scsi_debug(EIGHT_PATHS, 8)
     );
@@ -157,6 +161,18 @@ section nodes ls /dev/mapper
     assert!(run.section("missing").contains("no such map"));
     assert!(run.section_ok("ls").contains("No devices found"));
     assert_eq!(run.section_ok("nodes").trim(), "control", "flush removes the nodes it made");
+    // A device of another UUID holding a map's name: that map fails with
+    // the owner named, the device is untouched, the other maps are made.
+    assert_eq!(run.status("collide"), 1);
+    let collide = run.section("collide");
+    assert!(
+        collide.contains("a device-mapper device of that name exists with UUID \"FOREIGN-"),
+        "{collide}"
+    );
+    assert!(run.section_ok("collide_table").contains(" error"), "the foreign table stays");
+    let info = run.section_ok("collide_info");
+    assert_eq!(info.lines().filter(|l| l.split(' ').nth(1).is_some_and(|u| u.starts_with("mpath-"))).count(), 3, "{info}");
+    assert_eq!(info.lines().filter(|l| l.contains(" FOREIGN-")).count(), 1, "{info}");
 }
 
 #[test]
