@@ -38,15 +38,22 @@ const MISC_MAJOR: u32 = 10;
 pub fn ensure(path: &Path, kind: NodeKind, devnum: DevNum) -> io::Result<NodeOutcome> {
     match probe(path, kind, devnum) {
         Err(e) if e.kind() == io::ErrorKind::NotFound => {
-            if let Some(parent) = path.parent() {
-                fs::create_dir_all(parent)?;
-            }
             let file_type = match kind {
                 NodeKind::Char => FileType::CharacterDevice,
                 NodeKind::Block => FileType::BlockDevice,
             };
             let dev = rustix::fs::makedev(devnum.major, devnum.minor);
-            rustix::fs::mknodat(CWD, path, file_type, Mode::RUSR | Mode::WUSR, dev).map_err(io::Error::from)?;
+            let make = || rustix::fs::mknodat(CWD, path, file_type, Mode::RUSR | Mode::WUSR, dev);
+            // The directory is there for every node but the first.
+            match make() {
+                Err(rustix::io::Errno::NOENT) => {
+                    if let Some(parent) = path.parent() {
+                        fs::create_dir_all(parent)?;
+                    }
+                    make().map_err(io::Error::from)?;
+                }
+                other => other.map_err(io::Error::from)?,
+            }
             Ok(NodeOutcome::Created)
         }
         other => other,
