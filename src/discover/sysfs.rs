@@ -678,6 +678,14 @@ mod tests {
             Tree { root, temp }
         }
 
+        /// Two disks on host 0, sda (8:0, sg0) and sdb (8:16, sg1).
+        fn with_sda_and_sdb(test: &str) -> Tree {
+            let tree = Tree::new(test);
+            tree.disk("sda", "0:0:0:0", 0, "0", "sg0");
+            tree.disk("sdb", "0:0:0:1", 16, "0", "sg1");
+            tree
+        }
+
         fn write(&self, rel: &str, text: &str) {
             self.temp.write(rel, text);
         }
@@ -725,9 +733,7 @@ mod tests {
 
     #[test]
     fn held_disk_is_passed_over_unless_by_a_multipath_map() {
-        let tree = Tree::new("held");
-        tree.disk("sda", "0:0:0:0", 0, "0", "sg0");
-        tree.disk("sdb", "0:0:0:1", 16, "0", "sg1");
+        let tree = Tree::with_sda_and_sdb("held");
         fs::create_dir_all(tree.root.join("sys/block/sda/holders/dm-0")).unwrap();
         tree.write("sys/block/dm-0/dm/uuid", "LVM-abc\n");
         fs::create_dir_all(tree.root.join("sys/block/sdb/holders/dm-1")).unwrap();
@@ -766,9 +772,7 @@ mod tests {
 
     #[test]
     fn device_numbers_come_from_proc_partitions_else_from_sysfs() {
-        let tree = Tree::new("devnum-listed");
-        tree.disk("sda", "0:0:0:0", 0, "0", "sg0");
-        tree.disk("sdb", "0:0:0:1", 16, "0", "sg1");
+        let tree = Tree::with_sda_and_sdb("devnum-listed");
         // sda's `dev` is not read when /proc/partitions lists it; sdb is
         // not listed there, so its `dev` is.
         fs::remove_file(tree.root.join("sys/block/sda/dev")).unwrap();
