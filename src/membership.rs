@@ -618,16 +618,10 @@ impl Cached {
         // An ATA disk: udev's ID_SERIAL, as the probe takes it (not for
         // USB, where usb_id has the last word).
         let mut props = properties::scsi_properties(&vendor, &product, page83);
-        let ata = if kernel_scanned && protocol::is_usb(root, name) {
-            None
-        } else {
-            identify::ata_wwid(&vendor, &mut props, || crate::probe::cached_ata_id(&attrs))
-        };
-        let wwid = match ata {
-            Some(wwid) => wwid,
-            None => identify::wwid_for(&vendor, &product, page83, fallback),
-        }
-        .map_err(|e| format!("no usable WWID from the pages the kernel cached: {e}"))?;
+        let usb = kernel_scanned && protocol::is_usb(root, name);
+        let ata_id = || crate::probe::cached_ata_id(&attrs);
+        let wwid = identify::disk_wwid(&vendor, &product, usb, &mut props, ata_id, page83, || fallback.map(Ok))
+            .map_err(|e| format!("no usable WWID from the pages the kernel cached: {e}"))?;
         Ok(Cached {
             wwid: wwid.as_str().to_owned(),
             page80: page80.map(<[u8]>::to_vec),

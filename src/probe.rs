@@ -34,6 +34,15 @@ fn page_buffer() -> PageBuffer {
     PageBuffer(spare.unwrap_or_else(|| vec![0u8; PAGE_MAX]))
 }
 
+/// A page buffer with the length of the data read into it.
+struct Filled(PageBuffer, usize);
+
+impl AsRef<[u8]> for Filled {
+    fn as_ref(&self) -> &[u8] {
+        self.0.get(..self.1).unwrap_or(&self.0)
+    }
+}
+
 /// Page buffers a probe thread keeps between probes (a probe holds at most
 /// three at once).
 const SPARE_PAGES_MAX: usize = 3;
@@ -298,22 +307,20 @@ pub fn probe_pretested(
     // An ATA disk is named by udev's ID_SERIAL (sg3_utils', else ata_id's),
     // which 0.9.4 takes as its WWID. Not modelled for USB (usb_id then
     // sets ID_SERIAL after ata_id): those keep the page 0x83 WWID.
-    let ata = if usb {
-        None
-    } else {
-        identify::ata_wwid(inquiry.vendor.as_str(), &mut properties, || {
-            let mut page89 = page_buffer();
-            let n = cached_or_inquiry(attrs, Attr::Vpd89, transport, Some(0x89), options, &mut page89).ok()?;
-            identify::ata::AtaId::from_vpd89(page89.get(..n)?)
-        })
+    let ata_id = || {
+        let mut page89 = page_buffer();
+        let n = cached_or_inquiry(attrs, Attr::Vpd89, transport, Some(0x89), options, &mut page89).ok()?;
+        identify::ata::AtaId::from_vpd89(page89.get(..n)?)
     };
-    let wwid = match ata {
-        Some(Ok(wwid)) => wwid,
-        Some(Err(e)) => return not_identified(tur, format!("no usable WWID: {e}"), attrs),
-        None => match identify_wwid(&inquiry, page83, attrs, transport, options) {
-            Ok(wwid) => wwid,
-            Err(why) => return not_identified(tur, why, attrs),
-        },
+    // Page 0x80 is only asked for when page 0x83 gave nothing usable.
+    let page80 = || {
+        let mut page = page_buffer();
+        Some(cached_or_inquiry(attrs, Attr::Vpd80, transport, Some(0x80), options, &mut page).map(|n| Filled(page, n)))
+    };
+    let (vendor, product) = (inquiry.vendor.as_str(), inquiry.product.as_str());
+    let wwid = match identify::disk_wwid(vendor, product, usb, &mut properties, ata_id, page83, page80) {
+        Ok(wwid) => wwid,
+        Err(why) => return not_identified(tur, format!("no usable WWID: {why}"), attrs),
     };
     if usb {
         // 60-persistent-storage's usb_id names USB disks (and so scsi_id
@@ -442,12 +449,12 @@ fn down(why: std::string::String, attrs: &dyn DeviceAttributes) -> Probed {
             let m = attrs.read(Attr::Inquiry, &mut inquiry)?;
             let inq = inquiry::parse(inquiry.get(..m)?).ok()?;
             let (vendor, product) = (inq.vendor.as_str(), inq.product.as_str());
-            // An ATA disk: udev's ID_SERIAL, from the cached pages only.
+            // From the cached pages only, page 0x83 and (an ATA disk) 0x89;
+            // taken as not over USB, which is not looked up for a stale path.
             let mut props = identify::properties::scsi_properties(vendor, product, page.get(..n));
-            match identify::ata_wwid(vendor, &mut props, || cached_ata_id(attrs)) {
-                Some(wwid) => wwid.ok(),
-                None => identify::wwid_for(vendor, product, page.get(..n), None).ok(),
-            }
+            let no_page80 = || None::<Result<&[u8], _>>;
+            identify::disk_wwid(vendor, product, false, &mut props, || cached_ata_id(attrs), page.get(..n), no_page80)
+                .ok()
         });
     Probed::Down(why, wwid)
 }
@@ -478,28 +485,6 @@ fn sysfs_alua_priority(attrs: &dyn DeviceAttributes) -> Option<u32> {
     let mut small = [0u8; 8];
     let preferred = attr_text(attrs, Attr::PreferredPath, &mut small) == Some("1");
     Some(alua::priority(state, preferred))
-}
-
-fn identify_wwid(
-    inquiry: &inquiry::StandardInquiry,
-    page83: Option<&[u8]>,
-    attrs: &dyn DeviceAttributes,
-    transport: &dyn ScsiTransport,
-    options: &ProbeOptions,
-) -> Result<Wwid, std::string::String> {
-    let (vendor, product) = (inquiry.vendor.as_str(), inquiry.product.as_str());
-    match identify::wwid_for(vendor, product, page83, None) {
-        Ok(wwid) => Ok(wwid),
-        Err(first) => {
-            // Page 0x80 is only asked for when page 0x83 gave nothing usable.
-            let mut page80 = page_buffer();
-            match cached_or_inquiry(attrs, Attr::Vpd80, transport, Some(0x80), options, &mut page80) {
-                Ok(n) => identify::wwid_for(vendor, product, page83, Some(&page80[..n]))
-                    .map_err(|e| format!("no usable WWID: {e}")),
-                Err(why) => Err(format!("no usable WWID: {first}; VPD page 0x80: {why}")),
-            }
-        }
-    }
 }
 
 /// ALUA priority from REPORT TARGET PORT GROUPS for the path's port group,

@@ -448,6 +448,38 @@ pub fn ata_wwid(
     properties::id_serial(props).map(wwid_from_udev_serial)
 }
 
+/// The WWID 0.9.4 gives a disk, from its sources in their order: an ATA
+/// disk's udev `ID_SERIAL` ([`ata_wwid`]; not over USB, where `usb_id`
+/// names the disk and the page 0x83 WWID stays), else page 0x83 through
+/// the vendor switch ([`wwid_for`]), else page 0x80, which `page80` is
+/// asked for only then (`None`: not to be used; `Err`: why it could not
+/// be had). The one place these choices are made for the probe, a stale
+/// path and `--is-path`.
+pub fn disk_wwid<P: AsRef<[u8]>>(
+    vendor: &str,
+    product: &str,
+    usb: bool,
+    props: &mut Vec<(String, String)>,
+    ata_id: impl FnOnce() -> Option<ata::AtaId>,
+    page83: Option<&[u8]>,
+    page80: impl FnOnce() -> Option<Result<P, String>>,
+) -> Result<Wwid, String> {
+    if !usb {
+        if let Some(ata) = ata_wwid(vendor, props, ata_id) {
+            return ata.map_err(|e| e.to_string());
+        }
+    }
+    let first = match wwid_for(vendor, product, page83, None) {
+        Ok(wwid) => return Ok(wwid),
+        Err(first) => first,
+    };
+    match page80() {
+        None => Err(first.to_string()),
+        Some(Ok(page)) => wwid_for(vendor, product, page83, Some(page.as_ref())).map_err(|e| e.to_string()),
+        Some(Err(why)) => Err(format!("{first}; VPD page 0x80: {why}")),
+    }
+}
+
 /// A udev property value as multipath-tools copies it into a WWID
 /// (truncated to [`WWID_MAX`]); it must be printable ASCII without '/'.
 fn wwid_from_udev_serial(text: &str) -> Result<Wwid, IdentifyError> {
@@ -842,6 +874,30 @@ mod tests {
         )
         .unwrap();
         assert_eq!(w.as_str(), "1Linux_scsi_debug_2000");
+    }
+
+    #[test]
+    fn disk_wwid_takes_ata_then_page83_then_page80_asked_last() {
+        type Page80 = Option<Result<&'static [u8], String>>;
+        let never = || -> Page80 { panic!("page 0x80 asked for") };
+        let qemu_ata = || ata::AtaId::from_vpd89(&ata::fixtures::qemu_page89());
+        // An ATA disk: ata_id's name, before page 0x83; not over USB.
+        let ata = disk_wwid("ATA", "QEMU HARDDISK", false, &mut Vec::new(), qemu_ata, Some(&SCSI_DEBUG_83), never);
+        assert_eq!(ata.unwrap().as_str(), "QEMU_HARDDISK_MPATHATA");
+        let usb = disk_wwid("ATA", "QEMU HARDDISK", true, &mut Vec::new(), qemu_ata, Some(&SCSI_DEBUG_83), never);
+        assert_eq!(usb.unwrap().as_str(), "1Linux_scsi_debug_2000");
+        // Page 0x83 usable: page 0x80 is never asked for.
+        let w = disk_wwid("Linux", "scsi_debug", false, &mut Vec::new(), || None, Some(&SCSI_DEBUG_83), never);
+        assert_eq!(w.unwrap().as_str(), "1Linux_scsi_debug_2000");
+        // Else page 0x80; or why there is none.
+        let w = disk_wwid("Linux", "scsi_debug", false, &mut Vec::new(), || None, None, || Some(Ok(&SCSI_DEBUG_80[..])));
+        assert_eq!(w.unwrap().as_str(), "SLinux_scsi_debug_2000");
+        let failed = || -> Page80 { Some(Err("timed out".into())) };
+        let err = disk_wwid("Linux", "scsi_debug", false, &mut Vec::new(), || None, None, failed).unwrap_err();
+        assert!(err.ends_with("; VPD page 0x80: timed out"), "{err}");
+        let unused = || -> Page80 { None };
+        let err = disk_wwid("Linux", "scsi_debug", false, &mut Vec::new(), || None, None, unused).unwrap_err();
+        assert_eq!(err, wwid_for("Linux", "scsi_debug", None, None).unwrap_err().to_string());
     }
 
     #[test]
