@@ -23,7 +23,7 @@
 //! 3. DEV is not a path the normal run would take: not an `sd` disk the
 //!    sysfs scan accepts (type 0, not mounted, not held by anything but a
 //!    multipath map), no WWID from the kernel's cached INQUIRY data and
-//!    VPD pages (derived by [`crate::identify::wwid_for`] as the probe
+//!    VPD pages (derived by [`crate::identify::disk_wwid`] as the probe
 //!    does), or blacklisted as the normal run would blacklist it (devnode,
 //!    USB, udev properties, device, protocol, wwid): 0.
 //! 4. Effective `find_multipaths` `off`/`no` or `greedy`: 1. mpath-boot
