@@ -313,7 +313,6 @@ fn run_round(settings: &Settings, setup: &Arc<Setup>, first: bool) -> Round {
         }
     }
     remember_wwids(setup, &created);
-    drop(created);
     let loaded = Instant::now();
     debug!("timing: names, tables and loads of {} maps: {} ms", coalesced.maps.len(), ms(scanned, loaded));
     // Done with: the partition stage's threads do not stack on top of the

@@ -160,21 +160,17 @@ impl ScsiTransport for Unanswered {
 /// they first appear, each key's indices in their own order): `[0, 0, 1]`
 /// gives `[0, 2, 1]`.
 fn round_robin(keys: &[u32]) -> Vec<usize> {
-    let mut distinct: Vec<u32> = Vec::new();
-    // Each index's rank among the indices of its key.
+    // Each key, in the order it first appears, with its indices so far.
+    let mut counts: Vec<(u32, usize)> = Vec::new();
+    // (rank among its key's indices, the key's place, index)
     let mut ranked: Vec<(usize, usize, usize)> = Vec::with_capacity(keys.len());
-    let mut seen: Vec<usize> = Vec::new();
-    for (i, key) in keys.iter().enumerate() {
-        let k = match distinct.iter().position(|d| d == key) {
-            Some(k) => k,
-            None => {
-                distinct.push(*key);
-                seen.push(0);
-                distinct.len() - 1
-            }
-        };
-        ranked.push((seen[k], k, i));
-        seen[k] += 1;
+    for (i, &key) in keys.iter().enumerate() {
+        let k = counts.iter().position(|&(d, _)| d == key).unwrap_or_else(|| {
+            counts.push((key, 0));
+            counts.len() - 1
+        });
+        ranked.push((counts[k].1, k, i));
+        counts[k].1 += 1;
     }
     ranked.sort_unstable();
     ranked.into_iter().map(|(_, _, i)| i).collect()
