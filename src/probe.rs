@@ -288,9 +288,13 @@ pub fn probe_pretested(
     // The `sysfs` prioritizer reads scsi_dh_alua's cache of the port's ALUA
     // state; in early boot that cache lags (see alua_priority), so the
     // device's own answer wins when there is one. Same values either way.
-    let sysfs_prio = sysfs_alua_priority(attrs)
-        .map(|cached| alua_prio.unwrap_or(cached))
-        .filter(|_| answers_inquiry);
+    // When the device answered, sysfs only has to be readable: its
+    // `preferred_path` is not needed (nor read).
+    let sysfs_prio = match alua_prio {
+        _ if !answers_inquiry => None,
+        Some(answered) => sysfs_access_state(attrs).map(|_| answered),
+        None => sysfs_alua_priority(attrs),
+    };
     // udev's sg3_utils rules read VPD pages from sysfs when the kernel has
     // scanned the device (it has an `inquiry` attribute) and, if a page is
     // not there (USB mass storage: the kernel skips VPD), export nothing
@@ -480,11 +484,16 @@ fn truncated<const N: usize>(text: &str) -> String<N> {
 /// The `sysfs` prioritizer: scsi_dh_alua's `access_state` (and
 /// `preferred_path`), with the alua prioritizer's values.
 fn sysfs_alua_priority(attrs: &dyn DeviceAttributes) -> Option<u32> {
-    let mut small = [0u8; 64];
-    let state = attr_text(attrs, Attr::AccessState, &mut small).and_then(AccessState::from_sysfs)?;
+    let state = sysfs_access_state(attrs)?;
     let mut small = [0u8; 8];
     let preferred = attr_text(attrs, Attr::PreferredPath, &mut small) == Some("1");
     Some(alua::priority(state, preferred))
+}
+
+/// scsi_dh_alua's `access_state`, when it reads as an ALUA state.
+fn sysfs_access_state(attrs: &dyn DeviceAttributes) -> Option<AccessState> {
+    let mut small = [0u8; 64];
+    attr_text(attrs, Attr::AccessState, &mut small).and_then(AccessState::from_sysfs)
 }
 
 /// ALUA priority from REPORT TARGET PORT GROUPS for the path's port group,
@@ -738,8 +747,9 @@ mod tests {
     const INQUIRY: u8 = 0x12;
     const MAINTENANCE_IN: u8 = 0xa3;
 
+    /// Cached attributes, and the names of those read (in order).
     #[derive(Default)]
-    struct FakeAttributes(HashMap<&'static str, Vec<u8>>);
+    struct FakeAttributes(HashMap<&'static str, Vec<u8>>, std::cell::RefCell<Vec<&'static str>>);
 
     impl FakeAttributes {
         fn with(mut self, attr: Attr, data: &[u8]) -> Self {
@@ -750,6 +760,7 @@ mod tests {
 
     impl DeviceAttributes for FakeAttributes {
         fn read(&self, attr: Attr, buf: &mut [u8]) -> Option<usize> {
+            self.1.borrow_mut().push(attr.sysfs_name());
             let data = self.0.get(attr.sysfs_name())?;
             let n = data.len().min(buf.len());
             buf[..n].copy_from_slice(&data[..n]);
@@ -950,6 +961,9 @@ mod tests {
         assert_eq!(t.count(TUR), 1);
         assert_eq!(t.count(INQUIRY), 0);
         assert_eq!(t.count(MAINTENANCE_IN), 1);
+        // The device's answer made `preferred_path` useless: never read.
+        assert!(attrs.1.borrow().contains(&"access_state"));
+        assert!(!attrs.1.borrow().contains(&"preferred_path"));
     }
 
     #[test]
@@ -964,6 +978,15 @@ mod tests {
         let path = expect_path(run(&attrs, &t));
         assert_eq!(path.priority, 1);
         assert!(path.tpgs);
+        assert!(attrs.1.borrow().contains(&"preferred_path"));
+        // A preferred port's bonus comes from sysfs too.
+        let attrs = FakeAttributes::default()
+            .with(Attr::Inquiry, &standard_inquiry(1, 0))
+            .with(Attr::Vpd83, &page83())
+            .with(Attr::AccessState, b"active/non-optimized\n")
+            .with(Attr::PreferredPath, b"1\n");
+        let path = expect_path(run(&attrs, &t));
+        assert_eq!(path.priority, 90);
     }
 
     #[test]
