@@ -100,8 +100,20 @@ fn udev_escape(text: &[u8]) -> String {
     out
 }
 
+/// Lower-case hex, two digits a byte (`%02x`), without a formatter call
+/// per byte: every designator of every path goes through here.
 fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    let mut out = String::with_capacity(bytes.len() * 2);
+    push_hex(&mut out, bytes);
+    out
+}
+
+fn push_hex(out: &mut String, bytes: &[u8]) {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    for &b in bytes {
+        out.push(char::from(DIGITS[usize::from(b >> 4)]));
+        out.push(char::from(DIGITS[usize::from(b & 0xf)]));
+    }
 }
 
 /// The text of an ASCII designator up to its first NUL (C `%.*s`).
@@ -239,7 +251,7 @@ fn uuid_text(value: &[u8]) -> String {
         if matches!(i, 6 | 8 | 10 | 12) {
             out.push('-');
         }
-        out.push_str(&format!("{b:02x}"));
+        push_hex(&mut out, &[*b]);
     }
     out
 }
@@ -566,6 +578,15 @@ mod tests {
 
     fn names(props: &[(String, String)]) -> Vec<&str> {
         props.iter().map(|(n, _)| n.as_str()).collect()
+    }
+
+    #[test]
+    fn hex_is_printf_02x() {
+        let all: Vec<u8> = (0..=255).collect();
+        let printf: String = all.iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(hex(&all), printf);
+        assert_eq!(uuid_text(&[0, 0, 0xde, 0xad, 0xbe, 0xef, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14]), "deadbeef-0102-0304-0506-0708090a0b0c0d0e");
+        assert_eq!(hex(&[]), "");
     }
 
     #[test]
