@@ -201,7 +201,7 @@ fn probe_all(
     // the state read here to its probe.
     let nodes_need = count + settings.jobs + FD_RESERVE;
     let keep_dirs = raise_fd_limit(nodes_need + count) >= nodes_need + count;
-    let mut nodes: Vec<Option<std::path::PathBuf>> = Vec::with_capacity(count);
+    let mut nodes: Vec<Option<(std::path::PathBuf, DevNum)>> = Vec::with_capacity(count);
     let mut hosts: Vec<u32> = Vec::with_capacity(count);
     let mut slots: Vec<Mutex<Slot>> = Vec::with_capacity(count);
     {
@@ -227,7 +227,7 @@ fn probe_all(
             }
             // Only sg nodes: opening a disk node waits for the error handler.
             let node = match (&candidate.sg, offline || still_out) {
-                (Some(sg), false) => Some(root.join("dev").join(sg.name.as_str())),
+                (Some(sg), false) => Some((root.join("dev").join(sg.name.as_str()), sg.devnum)),
                 _ => None,
             };
             nodes.push(node);
@@ -264,7 +264,8 @@ fn probe_all(
         let table = Arc::downgrade(&table);
         let started = settings.started;
         move || {
-            let node_refs: Vec<Option<&FsPath>> = nodes.iter().map(|n| n.as_deref()).collect();
+            let node_refs: Vec<Option<(&FsPath, DevNum)>> =
+                nodes.iter().map(|n| n.as_ref().map(|(path, devnum)| (path.as_path(), *devnum))).collect();
             sg_io::test_unit_ready_each(&node_refs, &order, options.timeout, window, |i, outcome| {
                 let table = table.upgrade();
                 let mut slot = table.as_deref().and_then(|t| t.get(i)).map(lock);
@@ -544,14 +545,20 @@ fn probe_one(
 }
 
 /// Makes the sd and sg nodes of the paths sysfs found, where missing.
+/// `/dev` is listed once; a name already there is not examined (that was
+/// a stat per node): devtmpfs, udev or an earlier run made it, and the sd
+/// and sg names fix their device numbers. An sg node is checked when the
+/// dispatcher opens it (`sg_io::test_unit_ready_each`).
 fn make_path_nodes(root: &FsPath, candidates: &[Candidate]) {
     let dev = root.join("dev");
+    let present = nodes::names_in(&dev);
+    let missing = |name: &str| present.as_ref().is_none_or(|names| names.binary_search_by(|n| n.as_str().cmp(name)).is_err());
     for c in candidates {
         let mut wanted = vec![(c.name.as_str(), NodeKind::Block, c.devnum)];
         if let Some(sg) = &c.sg {
             wanted.push((sg.name.as_str(), NodeKind::Char, sg.devnum));
         }
-        for (name, kind, devnum) in wanted {
+        for (name, kind, devnum) in wanted.into_iter().filter(|(name, _, _)| missing(name)) {
             let node = dev.join(name);
             match nodes::ensure(&node, kind, devnum) {
                 Ok(NodeOutcome::Created) => debug!("created {}", node.display()),

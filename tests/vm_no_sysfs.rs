@@ -96,13 +96,40 @@ fn with_a_bare_dev_the_sysfs_scan_makes_its_nodes() {
 section bare_run mpath-boot -v3 --find-multipaths off
 section bare_table sh -c 'dmsetup table | sort'
 section nodes sh -c 'ls -ln /dev /dev/mapper'
-{DATA_ROUND_TRIP}{SYSFS_ON_NORMAL_DEV}"#,
+{DATA_ROUND_TRIP}{WRONG_SG_NODE}{SYSFS_ON_NORMAL_DEV}"#,
         load_scsi_debug()
     );
     let run = boot(&VmConfig { name: "bare-dev", script, dev: DevMode::BareTmpfs, ..Default::default() });
     assert_same_maps_as_sysfs(&run);
     // Nodes for every path sysfs lists, the offline one included.
     assert_nodes(&run.section("nodes"), PATHS, PATHS);
+    assert_wrong_sg_node_left_out(&run);
+}
+
+/// With the maps flushed, /dev/sg2 (0:0:1:0, not the offline path's LU) is
+/// made again as sg0's node (21:0) and mpath-boot runs once more: sg2's
+/// disk (section `sg2_disk`) must be left out, naming the wrong node.
+const WRONG_SG_NODE: &str = r#"
+section wrong_flush mpath-boot -F -v0
+rm -f /dev/sg2 && mknod -m 600 /dev/sg2 c 21 0 || exit 40
+section sg2_disk cat /sys/class/scsi_generic/sg2/device/block/*/dev
+section wrong_run mpath-boot -v2 --find-multipaths off
+section wrong_table sh -c 'dmsetup table | sort'
+section wrong_node ls -ln /dev/sg2
+"#;
+
+fn assert_wrong_sg_node_left_out(run: &GuestRun) {
+    let disk = run.section_ok("sg2_disk").trim().to_string();
+    assert!(!disk.is_empty());
+    let out = run.section("wrong_run");
+    assert!(out.contains("/dev/sg2 is device 21:0, not 21:2"), "no wrong-node message:\n{out}");
+    let tables = parse_tables(&run.section_ok("wrong_table"));
+    assert_eq!(tables.len(), 4, "every LU keeps a map:\n{out}");
+    assert!(!tables.iter().any(|t| t.devices().contains(&disk)), "{disk} went into a table:\n{out}");
+    // The node is reported, never replaced.
+    let node = run.section_ok("wrong_node");
+    let words: Vec<&str> = node.split_whitespace().collect();
+    assert!(words.windows(2).any(|w| w == ["21,", "0"]), "/dev/sg2 changed: {node}");
 }
 
 #[test]

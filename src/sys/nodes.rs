@@ -60,6 +60,17 @@ pub fn ensure(path: &Path, kind: NodeKind, devnum: DevNum) -> io::Result<NodeOut
     }
 }
 
+/// The names in directory `dir`, sorted; `None` when it cannot be listed.
+pub fn names_in(dir: &Path) -> Option<Vec<String>> {
+    let mut names: Vec<String> = fs::read_dir(dir)
+        .ok()?
+        .flatten()
+        .filter_map(|entry| entry.file_name().into_string().ok())
+        .collect();
+    names.sort_unstable();
+    Some(names)
+}
+
 /// What is at `path`: the right node, something else, or (as an error of
 /// kind NotFound) nothing.
 pub fn probe(path: &Path, kind: NodeKind, devnum: DevNum) -> io::Result<NodeOutcome> {
@@ -138,6 +149,16 @@ pub fn dm_control_devnum(root: &Path) -> DevNum {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn names_in_lists_a_directory_sorted() {
+        let root = crate::test_support::TempRoot::new("node-names");
+        for name in ["sg10", "sda", "sg2", "mapper/control"] {
+            root.write(&format!("dev/{name}"), "");
+        }
+        assert_eq!(names_in(&root.0.join("dev")).unwrap(), ["mapper", "sda", "sg10", "sg2"]);
+        assert_eq!(names_in(&root.0.join("nowhere")), None);
+    }
 
     #[test]
     fn a_link_is_judged_by_its_target() {

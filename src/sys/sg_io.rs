@@ -13,6 +13,7 @@ use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use crate::path::DevNum;
 use crate::transport::{Completion, ScsiTransport, TransportError};
 
 /// `struct sg_io_hdr` from <scsi/sg.h>.
@@ -63,6 +64,8 @@ pub struct SgDevice {
     file: File,
     /// A character (sg) node: the asynchronous interface is used.
     async_io: bool,
+    /// The sg node's device number (major 21), as the open file tells.
+    sg_devnum: Option<DevNum>,
     /// A command went unanswered: its request may still be queued on this
     /// file, so no answer read from it could be trusted.
     abandoned: Cell<bool>,
@@ -85,12 +88,12 @@ impl SgDevice {
                 .map_err(io::Error::from)
         };
         if let Ok(file) = open(true) {
-            if is_sg_node(&file) {
-                return Ok(SgDevice { file, async_io: true, abandoned: Cell::new(false) });
+            if let Some(devnum) = sg_node_number(&file) {
+                return Ok(SgDevice { file, async_io: true, sg_devnum: Some(devnum), abandoned: Cell::new(false) });
             }
         }
         let file = open(false).map_err(TransportError::Open)?;
-        Ok(SgDevice { file, async_io: false, abandoned: Cell::new(false) })
+        Ok(SgDevice { file, async_io: false, sg_devnum: None, abandoned: Cell::new(false) })
     }
 
     /// True when an answer is ready to be read, without waiting.
@@ -154,11 +157,11 @@ impl SgDevice {
 /// Major number of the SCSI generic driver's character nodes.
 const SCSI_GENERIC_MAJOR: u32 = 21;
 
-/// True when the open file is an sg character device.
-fn is_sg_node(file: &File) -> bool {
-    file.metadata().is_ok_and(|m| {
-        m.file_type().is_char_device() && libc::major(m.rdev()) == SCSI_GENERIC_MAJOR
-    })
+/// The device number of the open file when it is an sg character device.
+fn sg_node_number(file: &File) -> Option<DevNum> {
+    let meta = file.metadata().ok()?;
+    let devnum = DevNum { major: libc::major(meta.rdev()), minor: libc::minor(meta.rdev()) };
+    (meta.file_type().is_char_device() && devnum.major == SCSI_GENERIC_MAJOR).then_some(devnum)
 }
 
 /// The host byte of a command the kernel timed out (DID_TIME_OUT).
@@ -299,13 +302,13 @@ pub enum TurOutcome {
 /// order the answers come, the unanswered ones last. Every index gets
 /// exactly one outcome.
 pub fn test_unit_ready_each(
-    nodes: &[Option<&Path>],
+    nodes: &[Option<(&Path, DevNum)>],
     order: &[usize],
     timeout: Duration,
     window: usize,
     mut outcome: impl FnMut(usize, TurOutcome),
 ) {
-    let asked: Vec<(usize, &Path)> =
+    let asked: Vec<(usize, (&Path, DevNum))> =
         complete_order(order, nodes.len()).into_iter().filter_map(|i| nodes[i].map(|n| (i, n))).collect();
     for (i, node) in nodes.iter().enumerate() {
         if node.is_none() {
@@ -337,10 +340,18 @@ pub fn test_unit_ready_each(
     };
     loop {
         while in_flight < window && next < asked.len() {
-            let (index, node) = asked[next];
+            let (index, (node, expected)) = asked[next];
             let slot = next;
             next += 1;
             let device = match SgDevice::open(node) {
+                // /dev is not examined before: a node of another device
+                // (made by hand) is found here, before any command.
+                Ok(device) if device.async_io && device.sg_devnum != Some(expected) => {
+                    let found = device.sg_devnum.map_or_else(|| "?".to_string(), |d| d.to_string());
+                    let why = format!("{} is device {found}, not {expected}", node.display());
+                    outcome(index, TurOutcome::OpenFailed(TransportError::Open(io::Error::other(why))));
+                    continue;
+                }
                 Ok(device) if device.async_io => device,
                 Ok(_) => {
                     outcome(index, TurOutcome::NotAsked);
