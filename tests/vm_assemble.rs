@@ -108,6 +108,9 @@ fn dry_run_prints_tables_and_creates_nothing() {
 section dry mpath-boot -d
 section ls dmsetup ls
 section nodes ls /dev/mapper
+section held_by sh -c 'dmsetup create holder --table "0 8 linear /dev/sda 0" && cat /sys/block/sda/dev && ls /sys/block/sda/holders'
+section held_dry mpath-boot -d
+dmsetup remove holder || exit 21
 rmmod dm_round_robin dm_service_time dm_queue_length dm_multipath dm_mod || exit 20
 section dry_without_dm mpath-boot -d
 "#,
@@ -115,6 +118,16 @@ section dry_without_dm mpath-boot -d
     );
     let run = boot(&VmConfig { name: "assemble-dry-run", script, ..Default::default() });
     run.assert_success();
+    // A path held by another device-mapper device is left alone.
+    let held_by = run.section_ok("held_by");
+    let mut held_lines = held_by.lines();
+    let (sda, holder) = (held_lines.next().unwrap_or_default().trim(), held_lines.next().unwrap_or_default().trim());
+    assert!(holder.starts_with("dm-"), "{held_by}");
+    let held_dry = run.section_ok("held_dry");
+    assert!(held_dry.contains(&format!("sda: in use: sda is held by {holder}: not touched")), "{held_dry}");
+    assert!(!held_dry.contains(&format!(" {sda} ")), "{held_dry}");
+    // Its LU is left one path, which find_multipaths (on) does not take.
+    assert_eq!(held_dry.lines().filter(|l| l.starts_with("would create: 1Linux_scsi_debug_")).count(), 3, "{held_dry}");
     let dry = run.section_ok("dry");
     assert_eq!(dry.lines().filter(|l| l.starts_with("would create: 1Linux_scsi_debug_")).count(), 4, "{dry}");
     assert_eq!(dry.lines().filter(|l| l.contains(": 0 16384 multipath 0 1 alua 2 1 service-time 0 ")).count(), 4, "{dry}");

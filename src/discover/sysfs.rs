@@ -50,16 +50,17 @@ pub fn scan(root: &Path) -> Result<Discovery, SysfsError> {
     let mut found: Vec<(PathBuf, Candidate)> = Vec::new();
     let mut discovery = Discovery::default();
     let whole_batches = on_sysfs(&block);
+    let names: Vec<std::string::String> = entries.flatten().filter_map(|e| e.file_name().into_string().ok()).collect();
     let mut context = Context {
         mounts: &mounts,
         listed: listed.as_ref(),
         holders: Holders::default(),
+        held_by: Some(HeldBy::read(&block, &names, whole_batches)),
         sg_table: SgTable::read(root, whole_batches),
         whole_batches,
     };
-    for entry in entries.flatten() {
-        let file_name = entry.file_name();
-        let Some(name) = file_name.to_str() else { continue };
+    for name in &names {
+        let name = name.as_str();
         if !name.starts_with("sd") {
             continue;
         }
@@ -138,6 +139,7 @@ fn candidate(
         mounts,
         listed,
         holders: Holders::default(),
+        held_by: None,
         sg_table: SgTable::default(),
         whole_batches: false,
     };
@@ -149,6 +151,9 @@ struct Context<'a> {
     mounts: &'a [DevNum],
     listed: Option<&'a crate::sys::blockdev::Listed>,
     holders: Holders,
+    /// Every holder of every block device, when all of `/sys/block` was
+    /// listed (else each disk's `holders` directory is listed).
+    held_by: Option<HeldBy>,
     /// Every SCSI device's sg node (and, from /proc, its type), found once.
     sg_table: SgTable,
     /// The directories listed are on sysfs, whose getdents64 fills the
@@ -281,6 +286,37 @@ impl Holders {
         let multipath = uuid.trim().starts_with("mpath-");
         self.0.push((holder.to_owned(), multipath));
         multipath
+    }
+}
+
+/// Who holds which block device, from the `slaves` directory of every
+/// disk that is not a SCSI disk (dm, md, ...): the kernel links a holder
+/// and what it holds both ways (`bd_link_disk_holder`), so this is what
+/// the `holders` directories say, in one listing per such disk rather
+/// than one per path and partition. Sorted by the held device's name.
+struct HeldBy(Vec<(std::string::String, std::string::String)>);
+
+impl HeldBy {
+    fn read(block: &Path, names: &[std::string::String], whole_batches: bool) -> HeldBy {
+        use std::os::unix::ffi::OsStrExt;
+        let mut pairs = Vec::new();
+        let mut buf = [0u8; 2048];
+        for holder in names.iter().filter(|n| !n.starts_with("sd")) {
+            let slaves = block.join(holder).join("slaves");
+            let Ok(path) = std::ffi::CString::new(slaves.as_os_str().as_bytes()) else { continue };
+            let Some(dir) = open_raw(libc::AT_FDCWD, &path, libc::O_RDONLY | libc::O_DIRECTORY) else { continue };
+            for held in list_fd(&dir, &mut buf, whole_batches) {
+                pairs.push((held, holder.clone()));
+            }
+        }
+        pairs.sort();
+        HeldBy(pairs)
+    }
+
+    /// The holders of `node`, by name.
+    fn of<'a>(&'a self, node: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        let from = self.0.partition_point(|(held, _)| held.as_str() < node);
+        self.0[from..].iter().take_while(move |(held, _)| held == node).map(|(_, holder)| holder.as_str())
     }
 }
 
@@ -500,10 +536,15 @@ fn in_use(root: &Path, disk: &Dir, name: &str, devnum: DevNum, context: &mut Con
         if context.mounts.contains(num) {
             return Some(format!("in use: {node} is mounted"));
         }
-        let holders_dir = if node == name { "holders".to_owned() } else { format!("{node}/holders") };
-        let holders = match std::ffi::CString::new(holders_dir) {
-            Ok(rel) => disk.list(&rel, context.whole_batches),
-            Err(_) => Vec::new(),
+        let holders: Vec<std::string::String> = match &context.held_by {
+            Some(held_by) => held_by.of(node).map(str::to_owned).collect(),
+            None => {
+                let holders_dir = if node == name { "holders".to_owned() } else { format!("{node}/holders") };
+                match std::ffi::CString::new(holders_dir) {
+                    Ok(rel) => disk.list(&rel, context.whole_batches),
+                    Err(_) => Vec::new(),
+                }
+            }
         };
         for holder in holders {
             if !context.holders.is_multipath(root, &holder) {
@@ -690,6 +731,18 @@ mod tests {
             self.temp.write(rel, text);
         }
 
+        /// `holder` (a dm or md disk, `dm/uuid` given when not empty)
+        /// holds `held` (`sda`, or `sda/sda1` for a partition), linked
+        /// both ways as the kernel links them.
+        fn hold(&self, held: &str, holder: &str, uuid: &str) {
+            let held_name = held.rsplit('/').next().unwrap();
+            fs::create_dir_all(self.root.join("sys/block").join(held).join("holders").join(holder)).unwrap();
+            fs::create_dir_all(self.root.join("sys/block").join(holder).join("slaves").join(held_name)).unwrap();
+            if !uuid.is_empty() {
+                self.write(&format!("sys/block/{holder}/dm/uuid"), &format!("{uuid}\n"));
+            }
+        }
+
         /// A SCSI disk `name` at `hctl` on `host_dir`, with sg node `sg`.
         fn disk(&self, name: &str, hctl: &str, minor: u32, kind: &str, sg: &str) {
             let host = hctl.split(':').next().unwrap();
@@ -734,14 +787,28 @@ mod tests {
     #[test]
     fn held_disk_is_passed_over_unless_by_a_multipath_map() {
         let tree = Tree::with_sda_and_sdb("held");
-        fs::create_dir_all(tree.root.join("sys/block/sda/holders/dm-0")).unwrap();
-        tree.write("sys/block/dm-0/dm/uuid", "LVM-abc\n");
-        fs::create_dir_all(tree.root.join("sys/block/sdb/holders/dm-1")).unwrap();
-        tree.write("sys/block/dm-1/dm/uuid", "mpath-3600\n");
+        tree.hold("sda", "dm-0", "LVM-abc");
+        tree.hold("sdb", "dm-1", "mpath-3600");
         let found = scan(&tree.root).unwrap();
         let names: Vec<&str> = found.candidates.iter().map(|c| c.name.as_str()).collect();
         assert_eq!(names, ["sdb"]);
         assert!(found.passed_over[0].1.contains("held by dm-0"));
+        // `examine` (one disk) lists the disk's own `holders`: same verdicts.
+        assert!(examine(&tree.root, "sda").unwrap_err().contains("held by dm-0"));
+        assert!(examine(&tree.root, "sdb").is_ok());
+    }
+
+    #[test]
+    fn a_held_partition_passes_its_disk_over() {
+        let tree = Tree::with_sda_and_sdb("held-part");
+        tree.write("sys/block/sda/sda1/partition", "1\n");
+        tree.write("sys/block/sda/sda1/dev", "8:1\n");
+        tree.write("proc/partitions", "major minor  #blocks  name\n\n   8        0       8192 sda\n   8        1       4096 sda1\n   8       16       8192 sdb\n");
+        tree.hold("sda/sda1", "md0", "");
+        let found = scan(&tree.root).unwrap();
+        let names: Vec<&str> = found.candidates.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(names, ["sdb"]);
+        assert!(found.passed_over[0].1.contains("sda1 is held by md0"), "{:?}", found.passed_over);
     }
 
     #[test]
