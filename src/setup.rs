@@ -64,7 +64,12 @@ impl Planner for Setup {
         let chosen = self.selector.path_settings(&hw, identity.wwid, &facts);
         PathPlan {
             prio: plan::prio_plan(&chosen.prio.value, &chosen.prio_args),
-            explained: format!("prio = {} {}", chosen.prio.value, chosen.prio.source.text()),
+            // Printed at -v3 only: not formatted for a thousand paths otherwise.
+            explained: if crate::log::enabled(3) {
+                format!("prio = {} {}", chosen.prio.value, chosen.prio.source.text())
+            } else {
+                String::new()
+            },
             checker: chosen.checker.value.clone(),
         }
     }
