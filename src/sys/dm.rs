@@ -171,6 +171,8 @@ pub struct DeviceMapper {
     udev_confirms: Cell<bool>,
     /// Maps this handle suspended and has not resumed yet.
     suspended: RefCell<Vec<String>>,
+    /// The DM_TABLE_STATUS buffer, kept from one lookup to the next.
+    status_buf: RefCell<Vec<u8>>,
 }
 
 impl DeviceMapper {
@@ -185,6 +187,7 @@ impl DeviceMapper {
             dm,
             udev_confirms: Cell::new(udev.confirms()),
             suspended: RefCell::new(Vec::new()),
+            status_buf: RefCell::new(Vec::new()),
         })
     }
 
@@ -248,42 +251,35 @@ impl DeviceMapper {
         self.dm.version().map_err(map_error("query device-mapper version"))
     }
 
+    /// One DM_TABLE_STATUS (`flags`), into the buffer this handle keeps.
+    fn table_status(&self, id: dm_ioctl::Lookup<'_>, flags: u32) -> io::Result<Option<dm_ioctl::Status>> {
+        let mut buf = self.status_buf.borrow_mut();
+        dm_ioctl::table_status(self.dm.file().as_raw_fd(), id, flags, &mut buf)
+    }
+
     /// One DM_TABLE_STATUS: the kernel fills in the name, UUID, device
     /// number and open count with the table.
-    fn info(&self, id: &DevId<'_>, what: &str) -> Result<Option<MapInfo>, MapError> {
-        let (info, targets) = match self
-            .dm
-            .table_status(id, DmOptions::default().set_flags(DmFlags::DM_STATUS_TABLE))
-        {
-            Ok(answer) => answer,
-            Err(err) if errno_of(&err) == Some(nix::errno::Errno::ENXIO) => return Ok(None),
-            Err(err) => return Err(map_error(format!("read the table of {what}"))(err)),
-        };
-        let name = info.name().map(|n| n.to_string()).unwrap_or_default();
-        let uuid = info.uuid().map(|u| u.to_string()).unwrap_or_default();
-        let device = info.device();
-        Ok(Some(MapInfo {
-            name,
-            uuid,
-            devnum: DevNum {
-                major: device.major,
-                minor: device.minor,
-            },
-            open_count: info.open_count(),
-            targets,
+    fn info(&self, id: dm_ioctl::Lookup<'_>, what: &str) -> Result<Option<MapInfo>, MapError> {
+        let status = self
+            .table_status(id, dm_ioctl::STATUS_TABLE)
+            .map_err(io_error(format!("read the table of {what}")))?;
+        Ok(status.map(|s| MapInfo {
+            name: s.name,
+            uuid: s.uuid,
+            devnum: DevNum { major: s.major, minor: s.minor },
+            open_count: s.open_count,
+            targets: s.targets,
         }))
     }
 
     /// The device with this DM UUID, if any.
     pub fn by_uuid(&self, uuid: &str) -> Result<Option<MapInfo>, MapError> {
-        let id = DmUuid::new(uuid).map_err(map_error(format!("use UUID {uuid}")))?;
-        self.info(&DevId::Uuid(id), uuid)
+        self.info(dm_ioctl::Lookup::Uuid(uuid), uuid)
     }
 
     /// The device with this name, if any.
     pub fn by_name(&self, name: &str) -> Result<Option<MapInfo>, MapError> {
-        let id = DmName::new(name).map_err(map_error(format!("use name {name}")))?;
-        self.info(&DevId::Name(id), name)
+        self.info(dm_ioctl::Lookup::Name(name), name)
     }
 
     /// Every device-mapper device, sorted by name.
@@ -308,11 +304,13 @@ impl DeviceMapper {
 
     /// Status text (`dmsetup status`) of a map's targets.
     pub fn status(&self, name: &str) -> Result<Vec<(u64, u64, String, String)>, MapError> {
-        let id = DmName::new(name).map_err(map_error(format!("use name {name}")))?;
-        self.dm
-            .table_status(&DevId::Name(id), DmOptions::default())
-            .map(|(_, targets)| targets)
-            .map_err(map_error(format!("read the status of {name}")))
+        let action = || format!("read the status of {name}");
+        match self.table_status(dm_ioctl::Lookup::Name(name), 0) {
+            Ok(Some(status)) => Ok(status.targets),
+            // As the ioctl reports a device that is not there.
+            Ok(None) => Err(io_error(action())(io::Error::from_raw_os_error(libc::ENXIO))),
+            Err(e) => Err(io_error(action())(e)),
+        }
     }
 
     /// Creates and activates a map with one `target` (`multipath`,
