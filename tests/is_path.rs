@@ -116,13 +116,16 @@ impl Tree {
         self.write(&format!("sys/block/{dm}/dev"), "254:0\n");
     }
 
-    /// `dm` holds `disk` (as `holders/<dm>` links to the dm device).
+    /// `dm` holds `disk`, linked both ways as the kernel links them:
+    /// `<disk>/holders/<dm>` and `<dm>/slaves/<disk>`.
     fn hold(&self, disk: &str, dm: &str) {
         symlink(
             self.path("sys/block").join(dm),
             self.path(&format!("sys/block/{disk}/holders/{dm}")),
         )
         .unwrap();
+        std::fs::create_dir_all(self.path(&format!("sys/block/{dm}/slaves"))).unwrap();
+        symlink(self.path("sys/block").join(disk), self.path(&format!("sys/block/{dm}/slaves/{disk}"))).unwrap();
     }
 
     fn conf(&self, text: &str) {
