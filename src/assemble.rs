@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use crate::claim::{self, Claim};
 use crate::config::bindings::{self, Alias, Existing};
-use crate::config::blacklist::{self, Blacklist, Verdict};
+use crate::config::blacklist::{self, Blacklist};
 use crate::config::select::{self, AliasChoice, HandlerFacts, Tpgs};
 use crate::plan::Planner;
 use std::sync::Arc;
@@ -169,7 +169,6 @@ fn run_round(settings: &Settings, setup: &Arc<Setup>, first: bool) -> Round {
     let wwids = wwids::read(&settings.root, &setup.wwids_file);
     setup::report(&wwids.1);
     let wwids = wwids.0;
-    let mut shared = SharedVerdicts::default();
     let blacklisted: Vec<Option<String>> = paths
         .iter()
         .map(|p| {
@@ -179,14 +178,13 @@ fn run_round(settings: &Settings, setup: &Arc<Setup>, first: bool) -> Round {
                 product: p.product.as_str(),
                 protocol: p.protocol,
             });
-            path_verdict_with(&setup.blacklist, identity, p.wwid.as_str(), &mut |id| shared.get(&setup.blacklist, id))
+            path_verdict(&setup.blacklist, identity, p.wwid.as_str())
         })
         .collect();
-    drop(shared);
     // Each existing map by its WWID, looked up per path and per map.
     let mut by_wwid: Vec<(&str, &MapInfo)> =
         existing.iter().filter_map(|m| Some((m.uuid.strip_prefix(UUID_PREFIX)?, m))).collect();
-    by_wwid.sort_by(|a, b| a.0.cmp(b.0));
+    by_wwid.sort_unstable_by(|a, b| a.0.cmp(b.0));
     let map_of = |wwid: &str| {
         let at = by_wwid.partition_point(|(w, _)| *w < wwid);
         by_wwid.get(at).filter(|(w, _)| *w == wwid).map(|(_, m)| *m)
@@ -485,27 +483,6 @@ fn property_filter(setup: &Arc<Setup>) -> crate::scan::PropertyFilter {
     })
 }
 
-/// The device (vendor, product) and protocol verdicts of one round, each
-/// judged once: the rules are regular expressions, and the paths of one
-/// array all carry the same few values.
-#[derive(Default)]
-struct SharedVerdicts<'a>(Vec<(IdentityKey<'a>, [Verdict; 2])>);
-
-/// Vendor, product and protocol.
-type IdentityKey<'a> = (&'a str, &'a str, &'a str);
-
-impl<'a> SharedVerdicts<'a> {
-    fn get(&mut self, blacklist: &Blacklist, id: &Identity<'a>) -> [Verdict; 2] {
-        let key = (id.vendor, id.product, id.protocol);
-        if let Some((_, known)) = self.0.iter().find(|(k, _)| *k == key) {
-            return known.clone();
-        }
-        let judged = [blacklist.device(id.vendor, id.product), blacklist.protocol(id.protocol)];
-        self.0.push((key, judged.clone()));
-        judged
-    }
-}
-
 /// What the blacklist's path rules look at. `identity` is None for a
 /// path that was never asked for INQUIRY data (down, or offline for
 /// `--is-path`): only its WWID is judged then.
@@ -521,24 +498,14 @@ pub(crate) struct Identity<'a> {
 /// multipath-tools' `pathinfo` checks them (so `-v3` names the same rule).
 /// `--is-path` asks the same (`membership::judge`).
 pub(crate) fn path_verdict(blacklist: &Blacklist, identity: Option<Identity<'_>>, wwid: &str) -> Option<String> {
-    path_verdict_with(blacklist, identity, wwid, &mut |id| {
-        [blacklist.device(id.vendor, id.product), blacklist.protocol(id.protocol)]
-    })
-}
-
-/// [`path_verdict`], with the device and protocol verdicts from `shared`
-/// (a thousand paths of one array share them: see [`SharedVerdicts`]).
-fn path_verdict_with<'a>(
-    blacklist: &Blacklist,
-    identity: Option<Identity<'a>>,
-    wwid: &str,
-    shared: &mut dyn FnMut(&Identity<'a>) -> [Verdict; 2],
-) -> Option<String> {
     let verdict = match identity {
-        Some(id) => {
-            let [device, protocol] = shared(&id);
-            [blacklist.property(id.properties), device, protocol].into_iter().find(|v| v.is_blacklisted())
-        }
+        Some(id) => [
+            blacklist.property(id.properties),
+            blacklist.device(id.vendor, id.product),
+            blacklist.protocol(id.protocol),
+        ]
+        .into_iter()
+        .find(|v| v.is_blacklisted()),
         None => None,
     };
     verdict
@@ -673,39 +640,6 @@ mod tests {
             sysfs_prio: sysfs,
             ..Path::default()
         }
-    }
-
-    #[test]
-    fn shared_verdicts_are_the_verdicts_of_each_identity() {
-        // The hardware table blacklists this product of this vendor only.
-        let entry = crate::config::DeviceEntry {
-            vendor: Some("DELL".into()),
-            product: Some("MD3".into()),
-            product_blacklist: Some("Universal Xport".into()),
-            ..Default::default()
-        };
-        let (blacklist, diags) = Blacklist::new(&crate::config::Config::default(), &[entry]);
-        assert!(diags.is_empty(), "{diags:?}");
-        let props = [("SCSI_IDENT_LUN_NAA_REG".to_string(), String::new())];
-        let id = |vendor, product| Identity { properties: &props, vendor, product, protocol: "scsi:fcp" };
-        let ids = [
-            id("DELL", "MD3"),
-            id("DELL", "Universal Xport"),
-            id("DELL", "MD3"),
-            id("IBM", "Universal Xport"),
-            id("DELL", "Universal Xport"),
-        ];
-        let mut shared = SharedVerdicts::default();
-        let mut judged = Vec::new();
-        for id in ids {
-            let direct = path_verdict(&blacklist, Some(Identity { ..id }), "3600a0b8");
-            let via_shared = path_verdict_with(&blacklist, Some(id), "3600a0b8", &mut |id| shared.get(&blacklist, id));
-            assert_eq!(via_shared, direct);
-            judged.push(via_shared.is_some());
-        }
-        assert_eq!(judged, [false, true, false, false, true]);
-        // One entry per distinct (vendor, product, protocol).
-        assert_eq!(shared.0.len(), 3);
     }
 
     #[test]

@@ -664,14 +664,7 @@ fn dm_uuid(device: &Path) -> Option<String> {
 }
 
 fn list_names(dir: &Path) -> Vec<String> {
-    fs::read_dir(dir)
-        .map(|entries| {
-            entries
-                .flatten()
-                .filter_map(|e| e.file_name().to_str().map(str::to_owned))
-                .collect()
-        })
-        .unwrap_or_default()
+    crate::sys::nodes::names_in(dir).unwrap_or_default()
 }
 
 /// At most `limit` bytes of a file; `None` when it cannot be read.

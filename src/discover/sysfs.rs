@@ -293,20 +293,16 @@ impl Holders {
 /// disk that is not a SCSI disk (dm, md, ...): the kernel links a holder
 /// and what it holds both ways (`bd_link_disk_holder`), so this is what
 /// the `holders` directories say, in one listing per such disk rather
-/// than one per path and partition. Sorted by the held device's name.
-struct HeldBy(Vec<(std::string::String, std::string::String)>);
+/// than one per path and partition. Each pair is kept as `held\0holder`,
+/// sorted (so by the held device's name).
+struct HeldBy(Vec<std::string::String>);
 
 impl HeldBy {
     fn read(block: &Path, names: &[std::string::String], whole_batches: bool) -> HeldBy {
-        use std::os::unix::ffi::OsStrExt;
         let mut pairs = Vec::new();
-        let mut buf = [0u8; 2048];
         for holder in names.iter().filter(|n| !n.starts_with("sd")) {
-            let slaves = block.join(holder).join("slaves");
-            let Ok(path) = std::ffi::CString::new(slaves.as_os_str().as_bytes()) else { continue };
-            let Some(dir) = open_raw(libc::AT_FDCWD, &path, libc::O_RDONLY | libc::O_DIRECTORY) else { continue };
-            for held in list_fd(&dir, &mut buf, whole_batches) {
-                pairs.push((held, holder.clone()));
+            for held in Dir::open(block.join(holder)).list(c"slaves", whole_batches) {
+                pairs.push(format!("{held}\0{holder}"));
             }
         }
         pairs.sort();
@@ -315,8 +311,8 @@ impl HeldBy {
 
     /// The holders of `node`, by name.
     fn of<'a>(&'a self, node: &'a str) -> impl Iterator<Item = &'a str> + 'a {
-        let from = self.0.partition_point(|(held, _)| held.as_str() < node);
-        self.0[from..].iter().take_while(move |(held, _)| held == node).map(|(_, holder)| holder.as_str())
+        let from = self.0.partition_point(|pair| pair.as_str() < node);
+        self.0[from..].iter().map_while(move |pair| pair.strip_prefix(node)?.strip_prefix('\0'))
     }
 }
 

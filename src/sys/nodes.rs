@@ -67,7 +67,7 @@ pub fn names_in(dir: &Path) -> Option<Vec<String>> {
         .flatten()
         .filter_map(|entry| entry.file_name().into_string().ok())
         .collect();
-    names.sort_unstable();
+    names.sort();
     Some(names)
 }
 

@@ -154,6 +154,14 @@ impl SgDevice {
     }
 }
 
+/// The outcome for an sg node that is another device's.
+#[cold]
+#[inline(never)]
+fn wrong_node(node: &Path, found: DevNum, expected: DevNum) -> TurOutcome {
+    let why = format!("{} is device {found}, not {expected}", node.display());
+    TurOutcome::OpenFailed(TransportError::Open(io::Error::other(why)))
+}
+
 /// Major number of the SCSI generic driver's character nodes.
 const SCSI_GENERIC_MAJOR: u32 = 21;
 
@@ -346,10 +354,8 @@ pub fn test_unit_ready_each(
             let device = match SgDevice::open(node) {
                 // /dev is not examined before: a node of another device
                 // (made by hand) is found here, before any command.
-                Ok(device) if device.async_io && device.sg_devnum != Some(expected) => {
-                    let found = device.sg_devnum.map_or_else(|| "?".to_string(), |d| d.to_string());
-                    let why = format!("{} is device {found}, not {expected}", node.display());
-                    outcome(index, TurOutcome::OpenFailed(TransportError::Open(io::Error::other(why))));
+                Ok(SgDevice { sg_devnum: Some(found), .. }) if found != expected => {
+                    outcome(index, wrong_node(node, found, expected));
                     continue;
                 }
                 Ok(device) if device.async_io => device,
