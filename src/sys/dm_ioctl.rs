@@ -68,8 +68,33 @@ impl Command {
 }
 
 /// `_IOWR(0xfd, nr, struct dm_ioctl)`.
+fn request_nr(nr: u64) -> u64 {
+    (3 << 30) | ((HEADER_SIZE as u64) << 16) | (IOCTL_TYPE << 8) | nr
+}
+
 fn request(command: Command) -> u64 {
-    (3 << 30) | ((HEADER_SIZE as u64) << 16) | (IOCTL_TYPE << 8) | command as u64
+    request_nr(command as u64)
+}
+
+/// Writes a request's header at the start of `buf` (at least a header
+/// long; names checked by the caller): this interface version, `buf`'s
+/// length as the data size, the data right after the header, and the
+/// device by `name` or by `uuid`.
+fn write_header(buf: &mut [u8], name: &str, uuid: &str, flags: u32, event_nr: u32) {
+    // SAFETY: Header is plain integers and byte arrays: zeroed is valid.
+    let mut header: Header = unsafe { std::mem::zeroed() };
+    header.version = VERSION;
+    header.data_size = u32::try_from(buf.len()).unwrap_or(u32::MAX);
+    header.data_start = HEADER_SIZE as u32;
+    header.flags = flags;
+    header.event_nr = event_nr;
+    header.name[..name.len()].copy_from_slice(name.as_bytes());
+    header.uuid[..uuid.len()].copy_from_slice(uuid.as_bytes());
+    // SAFETY: the header's own bytes, HEADER_SIZE of them.
+    let bytes = unsafe { std::slice::from_raw_parts(std::ptr::addr_of!(header).cast::<u8>(), HEADER_SIZE) };
+    if let Some(start) = buf.get_mut(..HEADER_SIZE) {
+        start.copy_from_slice(bytes);
+    }
 }
 
 /// Builds the ioctl buffer: header, then `payload` (a NUL-terminated new
@@ -84,17 +109,8 @@ fn buffer(name: &str, flags: u32, event_nr: u32, payload: Option<&str>) -> io::R
         return Err(invalid());
     }
     let size = (HEADER_SIZE + extra).next_multiple_of(8);
-    // SAFETY: Header is plain integers and byte arrays: zeroed is valid.
-    let mut header: Header = unsafe { std::mem::zeroed() };
-    header.version = VERSION;
-    header.data_size = size as u32;
-    header.data_start = HEADER_SIZE as u32;
-    header.flags = flags;
-    header.event_nr = event_nr;
-    header.name[..name.len()].copy_from_slice(name.as_bytes());
     let mut bytes = vec![0u8; size];
-    // SAFETY: copies the header's bytes into a buffer at least as large.
-    unsafe { std::ptr::copy_nonoverlapping(std::ptr::addr_of!(header).cast::<u8>(), bytes.as_mut_ptr(), HEADER_SIZE) };
+    write_header(&mut bytes, name, "", flags, event_nr);
     if let Some(p) = payload {
         bytes[HEADER_SIZE..HEADER_SIZE + p.len()].copy_from_slice(p.as_bytes());
     }
@@ -151,20 +167,10 @@ pub fn table_status(fd: RawFd, id: Lookup<'_>, flags: u32, buf: &mut Vec<u8>) ->
         buf.resize(16 * 1024, 0);
     }
     loop {
-        // SAFETY: Header is plain integers and byte arrays: zeroed is valid.
-        let mut header: Header = unsafe { std::mem::zeroed() };
-        header.version = VERSION;
-        header.data_size = u32::try_from(buf.len()).unwrap_or(u32::MAX);
-        header.data_start = HEADER_SIZE as u32;
-        header.flags = flags;
-        header.name[..name.len()].copy_from_slice(name.as_bytes());
-        header.uuid[..uuid.len()].copy_from_slice(uuid.as_bytes());
-        // SAFETY: the buffer is at least a header long.
-        unsafe { std::ptr::copy_nonoverlapping(std::ptr::addr_of!(header).cast::<u8>(), buf.as_mut_ptr(), HEADER_SIZE) };
-        let request = (3 << 30) | ((HEADER_SIZE as u64) << 16) | (IOCTL_TYPE << 8) | TABLE_STATUS;
+        write_header(buf, name, uuid, flags, 0);
         // SAFETY: the buffer holds a valid dm_ioctl header whose data_size
         // is its length; the kernel reads and writes within it.
-        let rc = unsafe { libc::ioctl(fd, request as _, buf.as_mut_ptr()) };
+        let rc = unsafe { libc::ioctl(fd, request_nr(TABLE_STATUS) as _, buf.as_mut_ptr()) };
         if rc < 0 {
             let err = io::Error::last_os_error();
             return match err.raw_os_error() {
@@ -305,6 +311,7 @@ mod tests {
         assert_eq!(request(Command::Resume), 0xc138_fd06);
         assert_eq!(request(Command::Remove), 0xc138_fd04);
         assert_eq!(request(Command::Rename), 0xc138_fd05);
+        assert_eq!(request_nr(TABLE_STATUS), 0xc138_fd0c);
     }
 
     #[test]
