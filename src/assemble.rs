@@ -70,6 +70,10 @@ pub struct Wait {
     pub min_paths: usize,
 }
 
+/// Bytes of each new map read ahead for its partition table: the MBR and
+/// a GPT's header and entries, with 512- or 4096-byte sectors.
+const PARTITION_PREFETCH: i64 = 32 * 1024;
+
 /// Pause between rescans while waiting for late paths.
 const RESCAN_INTERVAL: Duration = Duration::from_millis(500);
 
@@ -232,6 +236,8 @@ fn run_round(settings: &Settings, setup: &Arc<Setup>, first: bool) -> Round {
     let queueing_allowed = settings.queue_without_daemon || multipathd::running();
     // Maps whose partition tables are read, all at once, after the loop.
     let mut partitioned: Vec<(MapInfo, String)> = Vec::new();
+    // Their nodes, opened with the first reads started (see below).
+    let mut prefetched: Vec<Option<blockdev::BlockDevice>> = Vec::new();
     // WWIDs of the maps made this round, for the wwids file.
     let mut created: Vec<&str> = Vec::new();
     for plan in &coalesced.maps {
@@ -305,11 +311,16 @@ fn run_round(settings: &Settings, setup: &Arc<Setup>, first: bool) -> Round {
                 }
                 round.maps.push((name.clone(), plan.paths.len()));
                 if let (Some(info), Some(dm)) = (info, &dm) {
+                    let node = settings.root.join("dev/mapper").join(&info.name);
                     // Asked per map: udev may stop confirming mid-run.
                     if make_nodes(Some(dm)) {
-                        load::make_map_node(&settings.root, &info.name, info.devnum);
+                        load::make_map_node(&node, info.devnum);
                     }
                     if settings.partitions {
+                        // The first read through a new map waits for its
+                        // paths' activation: started now, it runs while
+                        // the next maps load.
+                        prefetched.push(blockdev::BlockDevice::open_prefetching(&node, info.devnum, PARTITION_PREFETCH));
                         partitioned.push((info, wwid.to_owned()));
                     }
                 }
@@ -336,7 +347,7 @@ fn run_round(settings: &Settings, setup: &Arc<Setup>, first: bool) -> Round {
             // Two reads (MBR, then GPT or EBRs), each up to a command timeout.
             read_budget: settings.probe.timeout * 2 + Duration::from_secs(2),
         };
-        let (failures, read) = partmaps::sync_all(dm, &settings.root, &partitioned, settings.jobs, partition_options);
+        let (failures, read) = partmaps::sync_all(dm, &settings.root, &partitioned, prefetched, settings.jobs, partition_options);
         round.failures += failures;
         debug!("timing: partition maps of {} maps: {} ms", partitioned.len(), ms(loaded, Instant::now()));
         if !settings.dry_run {

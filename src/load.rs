@@ -201,10 +201,9 @@ pub fn members_of(maps: &[MapInfo]) -> Vec<DevNum> {
         .collect()
 }
 
-/// Makes `/dev/mapper/<name>` where no udev will.
-pub fn make_map_node(root: &FsPath, name: &str, devnum: DevNum) {
-    let node = root.join("dev/mapper").join(name);
-    match nodes::ensure(&node, NodeKind::Block, devnum) {
+/// Makes a map's node `node` (`/dev/mapper/<name>`) where no udev will.
+pub fn make_map_node(node: &FsPath, devnum: DevNum) {
+    match nodes::ensure(node, NodeKind::Block, devnum) {
         Ok(NodeOutcome::Created) => debug!("created {}", node.display()),
         Ok(NodeOutcome::Present) => {}
         Ok(NodeOutcome::Conflict(why)) => warn!("{why}"),

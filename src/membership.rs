@@ -651,7 +651,7 @@ impl Cached {
             .unwrap_or_default();
         if !serial.is_empty() {
             props.push(("ID_SCSI_SERIAL".into(), serial.to_owned()));
-            props.sort();
+            crate::identify::properties::sort_by_name(&mut props);
         }
         props
     }

@@ -3,7 +3,7 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use crate::load::{self, Action, Wanted};
@@ -45,10 +45,11 @@ pub fn sync_all(
     dm: &DeviceMapper,
     root: &Path,
     maps: &[(MapInfo, String)],
+    opened: Vec<Option<BlockDevice>>,
     jobs: usize,
     options: PartitionOptions,
 ) -> (usize, Vec<bool>) {
-    let tables = read_all(root, maps, jobs, options);
+    let tables = read_all(root, maps, opened, jobs, options);
     let mut failures = 0;
     let mut read = Vec::with_capacity(maps.len());
     for ((map, wwid), table) in maps.iter().zip(tables) {
@@ -102,22 +103,27 @@ fn apply_table(
 }
 
 /// [`read_partitions`] of every map on the worker pool, each given up
-/// after the read budget. A read still hanging from an earlier `--wait`
-/// round is not repeated.
+/// after the read budget, through the map's descriptor in `opened` when
+/// there is one (closed by its job: a close can wait for reads still out).
+/// A read still hanging from an earlier `--wait` round is not repeated.
 fn read_all(
     root: &Path,
     maps: &[(MapInfo, String)],
+    opened: Vec<Option<BlockDevice>>,
     jobs: usize,
     options: PartitionOptions,
 ) -> Vec<Result<partitions::PartitionTable, String>> {
-    let job_maps: Arc<Vec<MapInfo>> = Arc::new(maps.iter().map(|(m, _)| m.clone()).collect());
+    // One descriptor or None per map: `opened` is as long as `maps`.
+    let job_maps: Arc<Vec<(MapInfo, Mutex<Option<BlockDevice>>)>> =
+        Arc::new(maps.iter().zip(opened).map(|((m, _), device)| (m.clone(), Mutex::new(device))).collect());
     let root = root.to_path_buf();
     let results = parallel::run_all(maps.len(), jobs, options.read_budget, move |i| {
-        let map = &job_maps[i];
+        let Some((map, opened)) = job_maps.get(i) else { return Err(String::new()) };
         let Some(_running) = InFlight::enter(format!("partitions {}", map.devnum)) else {
             return Err("the partition-table read of an earlier round has still not returned".into());
         };
-        read_partitions(&root, map, options)
+        let device = opened.lock().ok().and_then(|mut d| d.take());
+        read_partitions(&root, map, device, options)
     });
     results
         .into_iter()
@@ -132,14 +138,20 @@ fn read_all(
 fn read_partitions(
     root: &Path,
     map: &MapInfo,
+    opened: Option<BlockDevice>,
     options: PartitionOptions,
 ) -> Result<partitions::PartitionTable, String> {
-    let (node, private) = readable_node(root, map, options)?;
-    let opened = BlockDevice::open(&node);
-    if private {
-        let _ = fs::remove_file(&node);
-    }
-    let device = opened.map_err(|e| format!("cannot open {}: {e}", node.display()))?;
+    let device = match opened {
+        Some(device) => device,
+        None => {
+            let (node, private) = readable_node(root, map, options)?;
+            let opened = BlockDevice::open(&node);
+            if private {
+                let _ = fs::remove_file(&node);
+            }
+            opened.map_err(|e| format!("cannot open {}: {e}", node.display()))?
+        }
+    };
     let block_size = device.block_size().map_err(|e| format!("cannot get the block size: {e}"))?;
     partitions::read_table(&mut |offset, buf| device.read_at(offset, buf), map.sectors(), block_size)
         .map_err(|e| format!("partition table: {e}"))

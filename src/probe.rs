@@ -347,7 +347,7 @@ pub fn probe_pretested(
     if !serial.is_empty() && udev_sees(Attr::Vpd80) {
         // scsi_id (60-persistent-storage) exports the unit serial number.
         properties.push(("ID_SCSI_SERIAL".into(), serial.to_string()));
-        properties.sort();
+        identify::properties::sort_by_name(&mut properties);
     }
 
     let (vendor, product, revision) = (inquiry.vendor.as_str(), inquiry.product.as_str(), inquiry.revision.as_str());

@@ -430,7 +430,7 @@ pub fn keep_decisive_properties(
     uid_attribute: Option<&str>,
     mut rule_matches: impl FnMut(&str) -> bool,
 ) {
-    properties.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    crate::identify::properties::sort_by_name(properties);
     properties.dedup_by(|a, b| a.0 == b.0);
     let decisive = properties.iter().position(|(name, _)| rule_matches(name));
     let mut index = 0;

@@ -336,6 +336,14 @@ pub fn import(props: &mut Vec<(String, String)>, imported: Vec<(String, String)>
     for (name, value) in imported {
         set(props, &name, value);
     }
+    sort_by_name(props);
+}
+
+/// Sorts properties by name, as libudev lists them, keeping the order of
+/// equal names. The one sort of property lists in the program (issue 11:
+/// each sort instantiated is code).
+#[inline(never)]
+pub fn sort_by_name(props: &mut [(String, String)]) {
     props.sort_by(|a, b| a.0.cmp(&b.0));
 }
 
@@ -549,7 +557,7 @@ pub fn scsi_properties(
         scsi_id_fallback(&mut props, &lu, vendor, product);
     }
     set_if_unset(&mut props, "ID_BUS", "scsi".into());
-    props.sort_by(|a, b| a.0.cmp(&b.0));
+    sort_by_name(&mut props);
     props
 }
 
@@ -560,7 +568,7 @@ pub fn set_usb_serial(props: &mut Vec<(String, String)>, vendor: &str, product: 
     let vendor = udev_escape(&fold_whitespace(vendor.as_bytes()));
     let model = udev_escape(&fold_whitespace(product.as_bytes()));
     set_if_unset(props, "ID_SERIAL", format!("{vendor}_{model}"));
-    props.sort_by(|a, b| a.0.cmp(&b.0));
+    sort_by_name(props);
 }
 
 fn is_pre_spc3_page(page83: Option<&[u8]>) -> bool {

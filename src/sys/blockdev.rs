@@ -4,7 +4,7 @@
 use std::fs::{File, OpenOptions};
 use std::io;
 use std::os::fd::AsRawFd;
-use std::os::unix::fs::{FileExt, OpenOptionsExt};
+use std::os::unix::fs::{FileExt, MetadataExt, OpenOptionsExt};
 use std::path::Path;
 
 /// `_IO(0x12, 104)`: logical block size.
@@ -212,6 +212,23 @@ impl BlockDevice {
             .map(|file| BlockDevice { file })
     }
 
+    /// `node` opened if it is block device `devnum`, with the kernel asked
+    /// to start reading its first `bytes` into the page cache, without
+    /// waiting. The first read through a new multipath map waits for its
+    /// paths' activation (ALUA); started here, that runs while other maps
+    /// load, and later reads through this descriptor find the data read.
+    #[inline(never)]
+    pub fn open_prefetching(node: &Path, devnum: crate::path::DevNum, bytes: i64) -> Option<BlockDevice> {
+        let device = BlockDevice::open(node).ok()?;
+        let rdev = device.file.metadata().ok()?.rdev();
+        if (libc::major(rdev), libc::minor(rdev)) != (devnum.major, devnum.minor) {
+            return None;
+        }
+        // SAFETY: posix_fadvise takes a descriptor and a range, no pointers.
+        unsafe { libc::posix_fadvise(device.file.as_raw_fd(), 0, bytes, libc::POSIX_FADV_WILLNEED) };
+        Some(device)
+    }
+
     /// Logical block size in bytes (512 or 4096).
     pub fn block_size(&self) -> io::Result<u32> {
         let mut size: libc::c_int = 0;
@@ -273,5 +290,17 @@ mod tests {
         let parts = partitions_of(&root.0, "sda");
         assert_eq!(parts, [("sda1".to_string(), 1), ("sda2".to_string(), 2)]);
         assert!(partitions_of(&root.0, "sdz").is_empty());
+    }
+
+    #[test]
+    fn a_node_is_read_ahead_only_when_it_is_the_device_named() {
+        use crate::path::DevNum;
+        // /dev/null is character device 1:3 on every Linux system.
+        let null = Path::new("/dev/null");
+        assert!(BlockDevice::open_prefetching(null, DevNum { major: 1, minor: 3 }, 4096).is_some());
+        // A node of another device (a stale /dev/mapper name) is not used.
+        assert!(BlockDevice::open_prefetching(null, DevNum { major: 253, minor: 3 }, 4096).is_none());
+        let root = TempRoot::new("blockdev-prefetch");
+        assert!(BlockDevice::open_prefetching(&root.0.join("dev/mapper/gone"), DevNum { major: 253, minor: 0 }, 4096).is_none());
     }
 }

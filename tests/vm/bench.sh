@@ -25,4 +25,6 @@ if git rev-parse --git-dir >/dev/null 2>&1; then
     changed=$(git status --porcelain -- src Cargo.toml Cargo.lock .cargo | wc -l)
     [ "$changed" = 0 ] || echo "bench.sh: plus $changed uncommitted change(s) under src/, Cargo.*, .cargo/"
 fi
-cargo test -q --release --test vm_bench -- --ignored --nocapture
+# Only the benchmark: the file's other ignored tests (profile,
+# profile_tables) are run by hand, and would boot guests beside it.
+cargo test -q --release --test vm_bench -- --ignored --nocapture --exact bench_mpath_boot_against_multipath_tools
