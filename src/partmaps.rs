@@ -118,7 +118,7 @@ fn read_all(
         Arc::new(maps.iter().zip(opened).map(|((m, _), device)| (m.clone(), Mutex::new(device))).collect());
     let root = root.to_path_buf();
     let results = parallel::run_all(maps.len(), jobs, options.read_budget, move |i| {
-        let Some((map, opened)) = job_maps.get(i) else { return Err(String::new()) };
+        let Some((map, opened)) = job_maps.get(i) else { return Err("partition table not read".into()) };
         let Some(_running) = InFlight::enter(format!("partitions {}", map.devnum)) else {
             return Err("the partition-table read of an earlier round has still not returned".into());
         };
