@@ -70,10 +70,6 @@ pub struct Wait {
     pub min_paths: usize,
 }
 
-/// Bytes of each new map read ahead for its partition table: the MBR and
-/// a GPT's header and entries, with 512- or 4096-byte sectors.
-const PARTITION_PREFETCH: i64 = 32 * 1024;
-
 /// Pause between rescans while waiting for late paths.
 const RESCAN_INTERVAL: Duration = Duration::from_millis(500);
 
@@ -320,7 +316,7 @@ fn run_round(settings: &Settings, setup: &Arc<Setup>, first: bool) -> Round {
                         // The first read through a new map waits for its
                         // paths' activation: started now, it runs while
                         // the next maps load.
-                        prefetched.push(blockdev::BlockDevice::open_prefetching(&node, info.devnum, PARTITION_PREFETCH));
+                        prefetched.push(partmaps::start_reading(&node, info.devnum));
                         partitioned.push((info, wwid.to_owned()));
                     }
                 }

@@ -102,6 +102,17 @@ fn apply_table(
     failures
 }
 
+/// Bytes of a map read ahead for its partition table: the MBR and a GPT's
+/// header and entries, with 512- or 4096-byte sectors.
+const TABLE_READ_AHEAD: i64 = 32 * 1024;
+
+/// The map's node `node` opened, with the read of its partition table
+/// started (not waited for), for [`sync_all`]; `None` when `node` is not
+/// the map's device or cannot be opened (the read then opens a node).
+pub fn start_reading(node: &Path, devnum: crate::path::DevNum) -> Option<BlockDevice> {
+    BlockDevice::open_prefetching(node, devnum, TABLE_READ_AHEAD)
+}
+
 /// [`read_partitions`] of every map on the worker pool, each given up
 /// after the read budget, through the map's descriptor in `opened` when
 /// there is one (closed by its job: a close can wait for reads still out).
